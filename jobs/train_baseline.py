@@ -1,0 +1,13 @@
+"""spark-submit entry point of `sparkling-mnist train-baseline` (same library function).
+
+    spark-submit --master local[2] \
+      --conf "spark.driver.extraJavaOptions=--add-opens=java.base/sun.net.www.protocol.http=ALL-UNNAMED --add-exports=java.base/sun.net.www.protocol.http=ALL-UNNAMED --add-opens=java.base/sun.net.www.protocol.https=ALL-UNNAMED --add-exports=java.base/sun.net.www.protocol.https=ALL-UNNAMED" \
+      jobs/train_baseline.py --config conf/local.yaml
+"""
+
+import sys
+
+from sparkling_mnist.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["train-baseline", *sys.argv[1:]]))

@@ -1,0 +1,134 @@
+"""Scruffy-handwriting augmentation of MNIST batches, in numpy.
+
+Every effect is a pure function ``(N, 28, 28) uint8 -> (N, 28, 28) uint8`` that
+takes one ``numpy.random.Generator`` per row; :func:`row_generators` derives those
+from ``(run seed, source id, copy index, effect name)`` so that a row's output never
+depends on the batch it was processed in. :func:`apply_effect` does both steps.
+
+Effects (see :data:`EFFECTS`): ``rotate``, ``warp``, ``shift``, ``bold``,
+``dilate``, ``erode``, ``erodedilate``, ``scratches``, ``blotches``, ``all``,
+``all2``. Each takes a frozen settings dataclass whose defaults are the recipe's.
+
+Example::
+
+    from sparkling_mnist.augment import apply_effect
+
+    rotated = apply_effect("rotate", images, source_ids, copy_index=0, run_seed=42)
+"""
+
+from sparkling_mnist.augment.batch import IMAGE_SIDE, validate_batch
+from sparkling_mnist.augment.composite import (
+    COMPOSITE_STEPS,
+    All2Params,
+    AllParams,
+    all2_batch,
+    all_batch,
+    draw_all2_plan,
+    draw_all_plan,
+)
+from sparkling_mnist.augment.geometry import (
+    RotateParams,
+    ShiftParams,
+    WarpParams,
+    draw_rotate_angle,
+    draw_shift,
+    draw_warp_noise,
+    rotate_batch,
+    shift_batch,
+    warp_batch,
+    warp_displacements,
+)
+from sparkling_mnist.augment.morphology import (
+    BoldParams,
+    DilateParams,
+    ErodeDilateParams,
+    ErodeParams,
+    Square,
+    bold_batch,
+    dilate_batch,
+    draw_bold_directions,
+    draw_erodedilate,
+    draw_square,
+    erode_batch,
+    erodedilate_batch,
+)
+from sparkling_mnist.augment.noise import (
+    BlotchesParams,
+    ScratchesParams,
+    blotches_batch,
+    draw_blotches,
+    draw_scratches,
+    scratches_batch,
+)
+from sparkling_mnist.augment.registry import (
+    EFFECTS,
+    EffectFn,
+    UnknownEffectError,
+    apply_effect,
+    effect_params_type,
+    get_effect,
+    known_effects,
+)
+from sparkling_mnist.augment.seeding import (
+    SEED_SCHEME_VERSION,
+    effect_key,
+    row_generators,
+)
+from sparkling_mnist.augment.sharpen import (
+    SharpenMode,
+    SharpenParams,
+    draw_sharpen_mode,
+)
+
+__all__ = [
+    "COMPOSITE_STEPS",
+    "EFFECTS",
+    "IMAGE_SIDE",
+    "SEED_SCHEME_VERSION",
+    "All2Params",
+    "AllParams",
+    "BlotchesParams",
+    "BoldParams",
+    "DilateParams",
+    "EffectFn",
+    "ErodeDilateParams",
+    "ErodeParams",
+    "RotateParams",
+    "ScratchesParams",
+    "SharpenMode",
+    "SharpenParams",
+    "ShiftParams",
+    "Square",
+    "UnknownEffectError",
+    "WarpParams",
+    "all2_batch",
+    "all_batch",
+    "apply_effect",
+    "blotches_batch",
+    "bold_batch",
+    "dilate_batch",
+    "draw_all2_plan",
+    "draw_all_plan",
+    "draw_blotches",
+    "draw_bold_directions",
+    "draw_erodedilate",
+    "draw_rotate_angle",
+    "draw_scratches",
+    "draw_sharpen_mode",
+    "draw_shift",
+    "draw_square",
+    "draw_warp_noise",
+    "effect_key",
+    "effect_params_type",
+    "erode_batch",
+    "erodedilate_batch",
+    "get_effect",
+    "known_effects",
+    "rotate_batch",
+    "row_generators",
+    "scratches_batch",
+    "shift_batch",
+    "validate_batch",
+    "warp_batch",
+    "warp_displacements",
+]

@@ -1,0 +1,108 @@
+"""The batch contract every effect shares, and the small array operations on it.
+
+A batch is a ``(N, 28, 28)`` ``uint8`` array of grey MNIST images, ink bright on a
+black background. Effects work in ``float64`` on the 0..255 scale in between and
+come back to ``uint8`` through :func:`to_uint8` (round half to even, then clip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+IMAGE_SIDE = 28
+"""Height and width of one image, in pixels."""
+
+UInt8Batch = NDArray[np.uint8]
+"""A ``(N, 28, 28)`` ``uint8`` image batch."""
+
+FloatBatch = NDArray[np.float64]
+"""A ``(N, 28, 28)`` ``float64`` batch on the 0..255 scale."""
+
+_EXPECTED = f"a uint8 array of shape (N, {IMAGE_SIDE}, {IMAGE_SIDE})"
+
+
+def validate_batch(images: object) -> UInt8Batch:
+    """Check that ``images`` is a batch of 28x28 ``uint8`` images.
+
+    Args:
+        images: the candidate batch.
+
+    Returns:
+        ``images`` itself, typed as a ``uint8`` batch.
+
+    Raises:
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if its dtype is not ``uint8`` or its shape not ``(N, 28, 28)``;
+            the message names the expected shape and dtype.
+    """
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"expected {_EXPECTED}, got {type(images).__name__}")
+    if images.dtype != np.uint8:
+        raise ValueError(
+            f"expected {_EXPECTED}, got dtype {images.dtype}; convert with "
+            "np.clip(x, 0, 255).astype(np.uint8) first"
+        )
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise ValueError(f"expected {_EXPECTED}, got shape {images.shape}")
+    return images
+
+
+def validate_generators(rngs: Sequence[np.random.Generator], n_images: int) -> None:
+    """Check that there is exactly one random generator per image.
+
+    Raises:
+        ValueError: if ``len(rngs) != n_images``.
+    """
+    if len(rngs) != n_images:
+        raise ValueError(
+            f"got {len(rngs)} random generators for {n_images} images; pass one "
+            "generator per row, as built by row_generators()"
+        )
+
+
+def empty_batch() -> UInt8Batch:
+    """Return a new ``(0, 28, 28)`` ``uint8`` batch."""
+    return np.empty((0, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
+
+
+def to_uint8(values: NDArray[np.float64]) -> UInt8Batch:
+    """Round to the nearest grey level (half to even) and clip to 0..255."""
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def translate_batch(
+    images: UInt8Batch, row_offsets: NDArray[np.int64], col_offsets: NDArray[np.int64]
+) -> UInt8Batch:
+    """Move image ``i`` by ``(row_offsets[i], col_offsets[i])`` whole pixels.
+
+    Ink moved past the border is lost; uncovered pixels become 0. Positive
+    offsets move the content down / right.
+
+    Args:
+        images: ``(N, 28, 28)`` batch.
+        row_offsets: ``(N,)`` integer row offsets.
+        col_offsets: ``(N,)`` integer column offsets.
+
+    Returns:
+        A new ``(N, 28, 28)`` ``uint8`` batch.
+    """
+    n = images.shape[0]
+    if n == 0:
+        return empty_batch()
+    pad = int(max(np.abs(row_offsets).max(), np.abs(col_offsets).max()))
+    pad = min(pad, IMAGE_SIDE)
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
+    # Output pixel (r, c) reads input (r - dr, c - dc), i.e. padded (r - dr + pad).
+    side = np.arange(IMAGE_SIDE)
+    rows = np.clip(
+        side[None, :] - row_offsets[:, None] + pad, 0, IMAGE_SIDE + 2 * pad - 1
+    )
+    cols = np.clip(
+        side[None, :] - col_offsets[:, None] + pad, 0, IMAGE_SIDE + 2 * pad - 1
+    )
+    batch_index = np.arange(n)[:, None, None]
+    out: UInt8Batch = padded[batch_index, rows[:, :, None], cols[:, None, :]]
+    return out

@@ -1,0 +1,193 @@
+"""Effect names, the functions behind them, and a seeded one-call entry point."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sparkling_mnist.augment.batch import UInt8Batch, validate_batch
+from sparkling_mnist.augment.composite import (
+    All2Params,
+    AllParams,
+    all2_batch,
+    all_batch,
+)
+from sparkling_mnist.augment.geometry import (
+    RotateParams,
+    ShiftParams,
+    WarpParams,
+    rotate_batch,
+    shift_batch,
+    warp_batch,
+)
+from sparkling_mnist.augment.morphology import (
+    BoldParams,
+    DilateParams,
+    ErodeDilateParams,
+    ErodeParams,
+    bold_batch,
+    dilate_batch,
+    erode_batch,
+    erodedilate_batch,
+)
+from sparkling_mnist.augment.noise import (
+    BlotchesParams,
+    ScratchesParams,
+    blotches_batch,
+    scratches_batch,
+)
+from sparkling_mnist.augment.seeding import row_generators
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownEffectError(ValueError):
+    """An effect name that is not in the registry; the message lists the known names."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(
+            f"unknown augmentation effect {name!r}; known effects: "
+            f"{', '.join(self.known)}"
+        )
+
+
+class EffectFn(Protocol):
+    """An effect: ``(images, one generator per row[, params]) -> new images``."""
+
+    def __call__(
+        self,
+        images: UInt8Batch,
+        rngs: Sequence[np.random.Generator],
+        params: Any = ...,
+        /,
+    ) -> UInt8Batch:
+        """Return a new batch; ``params`` defaults to the effect's recipe settings."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Entry:
+    function: EffectFn
+    params_type: type
+
+
+_ENTRIES: Mapping[str, _Entry] = MappingProxyType(
+    {
+        "rotate": _Entry(rotate_batch, RotateParams),
+        "warp": _Entry(warp_batch, WarpParams),
+        "shift": _Entry(shift_batch, ShiftParams),
+        "bold": _Entry(bold_batch, BoldParams),
+        "dilate": _Entry(dilate_batch, DilateParams),
+        "erode": _Entry(erode_batch, ErodeParams),
+        "erodedilate": _Entry(erodedilate_batch, ErodeDilateParams),
+        "scratches": _Entry(scratches_batch, ScratchesParams),
+        "blotches": _Entry(blotches_batch, BlotchesParams),
+        "all": _Entry(all_batch, AllParams),
+        "all2": _Entry(all2_batch, All2Params),
+    }
+)
+
+EFFECTS: Mapping[str, EffectFn] = MappingProxyType(
+    {name: entry.function for name, entry in _ENTRIES.items()}
+)
+"""Effect name -> batch function, read-only."""
+
+
+def known_effects() -> list[str]:
+    """Return the registered effect names, sorted."""
+    return sorted(_ENTRIES)
+
+
+def _entry(name: str) -> _Entry:
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise UnknownEffectError(name, known_effects()) from None
+
+
+def get_effect(name: str) -> EffectFn:
+    """Return the batch function registered as ``name``.
+
+    Raises:
+        UnknownEffectError: if ``name`` is not registered (the message lists the
+            known names).
+    """
+    return _entry(name).function
+
+
+def effect_params_type(name: str) -> type:
+    """Return the frozen dataclass holding the settings of effect ``name``.
+
+    Raises:
+        UnknownEffectError: if ``name`` is not registered.
+    """
+    return _entry(name).params_type
+
+
+def apply_effect(
+    name: str,
+    images: UInt8Batch,
+    source_ids: ArrayLike,
+    copy_index: int | ArrayLike,
+    run_seed: int,
+    params: object | None = None,
+) -> UInt8Batch:
+    """Apply effect ``name`` to a batch with per-row reproducible randomness.
+
+    Row ``i`` of the result depends only on ``(run_seed, source_ids[i],
+    copy_index[i], name)`` and ``images[i]``, not on the rest of the batch.
+
+    Args:
+        name: a registered effect (see :func:`known_effects`).
+        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
+        source_ids: ``(N,)`` ``int64`` ids of the source images.
+        copy_index: which copy each row is: one int, or ``(N,)`` ints ``>= 0``.
+        run_seed: the job's seed, ``0 <= run_seed < 2**64``.
+        params: the effect's settings (instance of :func:`effect_params_type`);
+            ``None`` uses the recipe's defaults.
+
+    Returns:
+        A new ``(N, 28, 28)`` ``uint8`` batch.
+
+    Raises:
+        UnknownEffectError: if ``name`` is not registered.
+        TypeError: if ``params`` is not the effect's settings class.
+        ValueError: on a malformed batch, ids, copy indices or seed, or when the
+            number of ids differs from the number of images.
+    """
+    entry = _entry(name)
+    if params is not None and not isinstance(params, entry.params_type):
+        raise TypeError(
+            f"effect {name!r} takes {entry.params_type.__name__} settings, got "
+            f"{type(params).__name__}"
+        )
+    images = validate_batch(images)
+    ids = np.asarray(source_ids)
+    if ids.shape != (images.shape[0],):
+        raise ValueError(
+            f"source_ids must have shape ({images.shape[0]},), one id per image, "
+            f"got {ids.shape}"
+        )
+    started = time.perf_counter()
+    rngs = row_generators(run_seed, ids, copy_index, name)
+    out = (
+        entry.function(images, rngs)
+        if params is None
+        else entry.function(images, rngs, params)
+    )
+    logger.debug(
+        "effect %s: %d rows in %.3f s",
+        name,
+        images.shape[0],
+        time.perf_counter() - started,
+    )
+    return out

@@ -1,0 +1,122 @@
+"""Per-row random generators that make augmentation reproducible.
+
+The random stream of one output row depends only on ``(run seed, source id, copy
+index, effect name)``. A rerun of the job, a retried Spark task or a different
+partitioning (other batch composition or order) therefore produces the same bytes.
+
+The derivation is fixed-width so that no two keys can collide by concatenation:
+every key part is split into 32-bit words and fed, with a scheme version and the
+CRC-32 of the effect name (never Python's salted ``hash()``), to
+``np.random.SeedSequence``; each row gets ``Generator(PCG64(seed_sequence))``.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+SEED_SCHEME_VERSION = 1
+"""Part of every row's entropy. Change it only to deliberately change all outputs."""
+
+_WORD = 0xFFFF_FFFF
+_UINT64_LIMIT = 1 << 64
+
+
+def effect_key(effect: str) -> int:
+    """Return the stable 32-bit key of an effect name (CRC-32 of its UTF-8 bytes)."""
+    return zlib.crc32(effect.encode("utf-8"))
+
+
+def _split_words(
+    values: NDArray[np.uint64],
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """Split unsigned 64-bit values into their low and high 32-bit words."""
+    return values & np.uint64(_WORD), values >> np.uint64(32)
+
+
+def _as_source_ids(source_ids: ArrayLike) -> NDArray[np.uint64]:
+    """Validate source ids and return their two's complement ``uint64`` view.
+
+    Negative ids (e.g. from a 64-bit hash column) are accepted: the view keeps
+    every distinct ``int64`` distinct.
+    """
+    ids = np.asarray(source_ids)
+    if ids.ndim != 1:
+        raise ValueError(
+            f"source_ids must be a 1-D integer array, got shape {ids.shape}"
+        )
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"source_ids must be integers (int64), got dtype {ids.dtype}")
+    return ids.astype(np.int64).view(np.uint64)
+
+
+def _as_copy_indices(copy_index: int | ArrayLike, n_rows: int) -> NDArray[np.uint64]:
+    """Validate copy indices (one int, or one per row) and broadcast them."""
+    copies = np.asarray(copy_index)
+    if copies.size and not np.issubdtype(copies.dtype, np.integer):
+        raise ValueError(
+            f"copy_index must be an integer or integer array, got dtype {copies.dtype}"
+        )
+    if copies.ndim == 0:
+        copies = np.full(n_rows, int(copies), dtype=np.int64)
+    elif copies.shape != (n_rows,):
+        raise ValueError(
+            f"copy_index must be an int or an array of shape ({n_rows},) matching "
+            f"source_ids, got shape {copies.shape}"
+        )
+    if copies.size and int(copies.min()) < 0:
+        raise ValueError(f"copy_index must be >= 0, got {int(copies.min())}")
+    return copies.astype(np.uint64)
+
+
+def row_generators(
+    run_seed: int,
+    source_ids: ArrayLike,
+    copy_index: int | ArrayLike,
+    effect: str,
+) -> list[np.random.Generator]:
+    """Build one independent random generator per row.
+
+    Args:
+        run_seed: the job's seed, ``0 <= run_seed < 2**64``.
+        source_ids: ``(N,)`` integer ids of the source images (``int64``; any
+            sign).
+        copy_index: which augmented copy of its source each row is (``>= 0``);
+            one int for the whole batch or an ``(N,)`` array.
+        effect: the effect name; it is part of the key so that different effects
+            draw unrelated numbers for the same source and copy.
+
+    Returns:
+        ``N`` generators; generator ``i`` depends only on ``(run_seed,
+        source_ids[i], copy_index[i], effect)``.
+
+    Raises:
+        TypeError: if ``run_seed`` is not an integer.
+        ValueError: on a negative or too large ``run_seed``, non-integer or
+            non-1-D ``source_ids``, or a negative or mis-shaped ``copy_index``.
+    """
+    if isinstance(run_seed, bool) or not isinstance(run_seed, (int, np.integer)):
+        raise TypeError(f"run_seed must be an int, got {type(run_seed).__name__}")
+    if not 0 <= int(run_seed) < _UINT64_LIMIT:
+        raise ValueError(f"run_seed must be in [0, 2**64), got {run_seed}")
+    ids = _as_source_ids(source_ids)
+    copies = _as_copy_indices(copy_index, ids.shape[0])
+    seed_lo, seed_hi = int(run_seed) & _WORD, int(run_seed) >> 32
+    key = effect_key(effect)
+    id_lo, id_hi = _split_words(ids)
+    copy_lo, copy_hi = _split_words(copies)
+    words = zip(
+        id_lo.tolist(), id_hi.tolist(), copy_lo.tolist(), copy_hi.tolist(), strict=True
+    )
+    return [
+        np.random.Generator(
+            np.random.PCG64(
+                np.random.SeedSequence(
+                    [SEED_SCHEME_VERSION, seed_lo, seed_hi, il, ih, cl, ch, key]
+                )
+            )
+        )
+        for il, ih, cl, ch in words
+    ]

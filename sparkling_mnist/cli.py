@@ -1,0 +1,87 @@
+"""The `sparkling-mnist` command: one subcommand per job, the same functions the
+`jobs/*.py` spark-submit entry points call.
+
+    sparkling-mnist run --config conf/local.yaml
+    sparkling-mnist ingest --config conf/fashion-mnist.yaml --set run.dir=runs/fashion
+    sparkling-mnist train-baseline --config conf/local.yaml --conf spark.driver.memory=4g
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sparkling_mnist import __version__
+from sparkling_mnist.config import load_config
+from sparkling_mnist.errors import ConfigError, SparklingMnistError
+from sparkling_mnist.pipeline import run_stages
+
+log = logging.getLogger("sparkling_mnist")
+
+COMMANDS = {
+    "ingest": (["ingest"], "read, validate and split the source into Parquet under the run dir"),
+    "train-baseline": (["baseline"], "train the raw-pixel H2O deep-learning classifier (needs ingest)"),
+    "run": (["all"], "the main job: every stage the config enables, resuming finished ones"),
+}
+
+
+def _parse_conf(items: Sequence[str]) -> dict[str, str]:
+    conf = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("spark."):
+            raise ConfigError(f"--conf {item!r}: expected spark.key=value")
+        conf[key] = value
+    return conf
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `sparkling-mnist` command."""
+    parser = argparse.ArgumentParser(prog="sparkling-mnist", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("--config", default="conf/local.yaml", help="YAML job config (default: %(default)s)")
+        cmd.add_argument(
+            "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value"
+        )
+        cmd.add_argument(
+            "--conf", action="append", default=[], metavar="spark.KEY=VALUE", help="a Spark/Sparkling Water setting"
+        )
+        cmd.add_argument("--force", action="store_true", help="rerun stages even when they are done")
+        cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Log lines with time and module to stderr; quiet the chattiest libraries."""
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("py4j", "urllib3", "h2o"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. Returns the exit code: 0 done, 2 a problem the user can fix."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    stages, _ = COMMANDS[args.command]
+    try:
+        cfg = load_config(args.config, args.set)
+        run = run_stages(cfg, stages, _parse_conf(args.conf), force=args.force)
+    except SparklingMnistError as exc:
+        log.error("%s failed: %s", args.command, exc)
+        return 2
+    log.info("%s finished: %s", args.command, run.root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

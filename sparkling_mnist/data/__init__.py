@@ -1,0 +1,1 @@
+"""Readers, validation and splits for image sources: pure numpy/pyarrow, no Spark."""

@@ -1,0 +1,105 @@
+"""Parquet in the project's schema: id, label, pixels (784 bytes) and an optional split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sparkling_mnist.data.records import Part, RejectedRow, SourceBatch
+from sparkling_mnist.errors import InputDataError
+from sparkling_mnist.schema import PIXELS, SPLITS
+
+REQUIRED = {"id": "integer", "label": "integer", "pixels": "binary (784 bytes)"}
+
+
+def _check_columns(table: pa.Table, path: str) -> None:
+    expected = ", ".join(f"{name}: {kind}" for name, kind in REQUIRED.items())
+    missing = [name for name in REQUIRED if name not in table.column_names]
+    if missing:
+        raise InputDataError(
+            f"{path}: missing column(s) {missing}; expected {expected} (and optionally split: string)"
+        )
+    types = {name: table.schema.field(name).type for name in REQUIRED}
+    wrong = [
+        f"{name} is {types[name]}"
+        for name, ok in (
+            ("id", pa.types.is_integer(types["id"])),
+            ("label", pa.types.is_integer(types["label"]) or pa.types.is_floating(types["label"])),
+            ("pixels", pa.types.is_binary(types["pixels"]) or pa.types.is_large_binary(types["pixels"])),
+        )
+        if not ok
+    ]
+    if wrong:
+        raise InputDataError(f"{path}: wrong column type(s): {'; '.join(wrong)}; expected {expected}")
+
+
+def read_parquet_file(path: str, part: Part, limit: int | None = None) -> SourceBatch:
+    """Read a Parquet file (or a directory of them, e.g. a previous run's output).
+
+    Raises:
+        InputDataError: missing or unreadable file, missing or mistyped columns, no rows.
+    """
+    if not Path(path).exists():
+        raise InputDataError(f"{path}: file not found")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputDataError(f"{path}: not a readable Parquet file: {exc}") from None
+    _check_columns(table, path)
+    if limit is not None:
+        table = table.slice(0, limit)
+    if table.num_rows == 0:
+        raise InputDataError(f"{path}: the file holds no rows")
+
+    n = table.num_rows
+    row_numbers = np.arange(1, n + 1, dtype=np.int64)
+    ids = table.column("id").to_numpy(zero_copy_only=False)
+    labels = pc.cast(table.column("label"), pa.float64()).to_numpy(zero_copy_only=False)
+    pixels_col = pc.cast(table.column("pixels"), pa.binary())
+    lengths = pc.fill_null(pc.binary_length(pixels_col), -1).to_numpy(zero_copy_only=False)
+    splits: np.ndarray | None = None
+    if "split" in table.column_names:
+        splits = pc.cast(table.column("split"), pa.string()).to_numpy(zero_copy_only=False)
+
+    reasons: dict[int, str] = {}
+    for i in np.flatnonzero(pc.is_null(table.column("id")).to_numpy(zero_copy_only=False)):
+        reasons.setdefault(int(i), "id is null (expected a unique integer)")
+    for i in np.flatnonzero(lengths != PIXELS):
+        got = "null" if lengths[i] < 0 else f"{int(lengths[i])} bytes"
+        reasons.setdefault(int(i), f"pixels is {got}, expected {PIXELS} bytes")
+    if splits is not None:
+        for i, value in enumerate(splits):
+            if value is not None and value not in SPLITS:
+                reasons.setdefault(i, f"split {value!r} is not one of {', '.join(SPLITS)}")
+
+    pixels_list = pixels_col.to_pylist()
+    rejects = [
+        RejectedRow(
+            source_file=path,
+            row=i + 1,
+            reason=reason,
+            label=None if np.isnan(labels[i]) else float(labels[i]),
+            pixels=pixels_list[i],
+        )
+        for i, reason in sorted(reasons.items())
+    ]
+    keep = np.asarray([i for i in range(n) if i not in reasons], dtype=np.int64)
+    pixels = (
+        np.frombuffer(b"".join(pixels_list[i] for i in keep), dtype=np.uint8).reshape(len(keep), PIXELS)
+        if len(keep)
+        else np.empty((0, PIXELS), dtype=np.uint8)
+    )
+    return SourceBatch(
+        part=part,
+        source_file=path,
+        row_numbers=row_numbers[keep],
+        labels=labels[keep],
+        pixels=pixels,
+        ids=ids[keep].astype(np.int64),
+        splits=splits[keep] if splits is not None else None,
+        rejects=rejects,
+    )

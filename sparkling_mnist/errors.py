@@ -1,0 +1,34 @@
+"""Every exception the project raises on purpose, each with an actionable message.
+
+The CLI turns these into a one-line error and exit code 2; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class SparklingMnistError(Exception):
+    """Base class: a problem the user can fix (input, config, environment)."""
+
+
+class ConfigError(SparklingMnistError):
+    """The job configuration is invalid; the message names the key path."""
+
+
+class InputDataError(SparklingMnistError):
+    """A source file cannot be read as a whole (missing, corrupt, truncated, mismatched).
+
+    The message names the file and, where it applies, the byte offset or row.
+    """
+
+
+class RejectThresholdError(SparklingMnistError):
+    """More rows were rejected than the configured fraction allows."""
+
+
+class StageError(SparklingMnistError):
+    """A pipeline stage cannot run because an input it needs is missing or stale."""
+
+
+class H2OParameterError(ConfigError):
+    """An H2O estimator parameter in the config is not a parameter of that estimator."""

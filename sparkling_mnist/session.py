@@ -1,0 +1,254 @@
+"""The one factory for SparkSession + H2OContext, shared by jobs and tests.
+
+Both are started lazily (a stage that is already done starts nothing) and stopped in
+the right order: H2O before Spark. Master and tuning come from the config's `spark`
+section and `--conf`; under `spark-submit` its own `--master`/`--conf` win, because the
+driver JVM is already running with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from sparkling_mnist.config import JobConfig
+from sparkling_mnist.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_MASTER = "local[*]"
+
+# Java 17 closes these packages; H2O's REST client needs them (IllegalAccessError otherwise).
+JAVA17_FLAGS = tuple(
+    f"--{kind}=java.base/sun.net.www.protocol.{proto}=ALL-UNNAMED"
+    for proto in ("http", "https")
+    for kind in ("add-opens", "add-exports")
+)
+JAVA_OPTION_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
+
+# Sparkling Water refuses to start with these on; we fail earlier with the key named.
+FORBIDDEN_ON = ("spark.dynamicAllocation.enabled", "spark.speculation")
+
+
+def under_spark_submit() -> bool:
+    """True when this Python process was launched by spark-submit (its JVM already runs)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def is_local_master(master: str) -> bool:
+    """local, local[N], local[*] and local-cluster[...] all run on this machine only."""
+    return master.startswith("local")
+
+
+def merge_java_options(existing: str | None) -> str:
+    """Add the Java 17 flags to existing JVM options, without repeating any."""
+    options = (existing or "").split()
+    return " ".join(options + [flag for flag in JAVA17_FLAGS if flag not in options])
+
+
+def loopback_conf() -> dict[str, str]:
+    """Settings that keep Spark and the H2O nodes on 127.0.0.1 in local mode.
+
+    `spark.ext.h2o.node.network.mask` is only read for executors on workers; in local
+    mode H2O picks the first non-loopback interface unless given `-ip`, and binds its
+    REST port to every interface unless given `-web_ip`.
+    """
+    return {
+        "spark.driver.host": LOOPBACK,
+        "spark.driver.bindAddress": LOOPBACK,
+        "spark.ext.h2o.extra.properties": f"-ip {LOOPBACK} -web_ip {LOOPBACK}",
+    }
+
+
+def rebind_flow_proxy_to_loopback(spark: SparkSession) -> None:
+    """Move Sparkling Water's REST/Flow proxy on the driver to 127.0.0.1 (same port).
+
+    Sparkling Water 3.46 starts the proxy with `new InetSocketAddress(port)` (every
+    interface) and no setting changes that, so in local mode we reopen its Jetty
+    connectors on loopback right after H2O starts.
+    """
+    from py4j.protocol import Py4JError
+
+    jvm = spark.sparkContext._jvm
+    try:
+        starter = getattr(getattr(jvm.ai.h2o.sparkling.backend.utils, "ProxyStarter$"), "MODULE$")
+        field = starter.getClass().getDeclaredField("server")
+        field.setAccessible(True)
+        server = field.get(starter)
+        for connector in server.getConnectors():
+            connector.stop()
+            connector.setHost(LOOPBACK)
+            connector.start()
+    except Py4JError as exc:
+        log.warning("could not move the H2O Flow proxy to %s; it listens on every interface: %s", LOOPBACK, exc)
+        return
+    log.info("h2o flow proxy bound to %s only", LOOPBACK)
+
+
+def resolve_spark_conf(
+    cfg: JobConfig, cli_conf: Mapping[str, str], launched: Mapping[str, str]
+) -> dict[str, str]:
+    """Compute the settings to give the SparkSession builder. Pure: no JVM needed.
+
+    Precedence, lowest first: our defaults, the YAML's `spark.conf`, `--conf` on our
+    command line, and finally what spark-submit already set (`launched`), which is
+    never overridden: keys it set are left out of the result, except JVM options,
+    which get the Java 17 flags merged in.
+
+    Raises:
+        ConfigError: dynamic allocation or speculation switched on (Sparkling Water
+            refuses them).
+    """
+    master = launched.get("spark.master") or cli_conf.get("spark.master") or cfg.spark.master or DEFAULT_MASTER
+    wanted: dict[str, str] = {
+        "spark.master": master,
+        "spark.app.name": cfg.spark.app_name,
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.dynamicAllocation.enabled": "false",
+        "spark.speculation": "false",
+        "spark.ext.h2o.log.level": cfg.h2o.log_level,
+        "spark.ext.h2o.log.dir": cfg.h2o_log_dir(),
+    }
+    if is_local_master(master):
+        wanted.update(loopback_conf())
+    if is_local_master(master) and "spark.ext.h2o.extra.properties" in cfg.spark.conf:
+        # Keep the loopback flags when the config adds H2O arguments of its own.
+        extra = str(cfg.spark.conf["spark.ext.h2o.extra.properties"])
+        wanted["spark.ext.h2o.extra.properties"] += f" {extra}"
+    for key, value in cfg.spark.conf.items():
+        if key == "spark.ext.h2o.extra.properties" and is_local_master(master):
+            continue
+        wanted[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    wanted.update(cli_conf)
+    for key in FORBIDDEN_ON:
+        value = launched.get(key, wanted.get(key, "false"))
+        if value.strip().lower() == "true":
+            raise ConfigError(f"{key}=true is not supported by Sparkling Water: set it to false")
+    for key in JAVA_OPTION_KEYS:
+        wanted[key] = merge_java_options(launched.get(key) or wanted.get(key))
+    return {key: value for key, value in wanted.items() if key not in launched or key in JAVA_OPTION_KEYS}
+
+
+def _launched_conf() -> dict[str, str]:
+    """The settings spark-submit gave the already-running driver JVM (empty otherwise)."""
+    if not under_spark_submit():
+        return {}
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()
+    launched = dict(SparkConf().getAll())
+    driver_options = launched.get("spark.driver.extraJavaOptions", "")
+    missing = [flag for flag in JAVA17_FLAGS if flag not in driver_options.split()]
+    if missing:
+        raise ConfigError(
+            "spark-submit started the driver JVM without the Java 17 flags H2O needs; add "
+            f'--conf "spark.driver.extraJavaOptions={" ".join(JAVA17_FLAGS)}" to the spark-submit command'
+        )
+    return launched
+
+
+class SparkH2OSession:
+    """Lazily started SparkSession and H2OContext; use as a context manager.
+
+    Args:
+        cfg: the validated job config.
+        cli_conf: `--conf key=value` settings from the command line.
+    """
+
+    def __init__(self, cfg: JobConfig, cli_conf: Mapping[str, str] | None = None) -> None:
+        self.cfg = cfg
+        self.cli_conf = dict(cli_conf or {})
+        self._spark: SparkSession | None = None
+        self._h2o: Any = None
+
+    @property
+    def spark(self) -> SparkSession:
+        """The SparkSession, started on first use."""
+        if self._spark is None:
+            self._spark = self._start_spark()
+        return self._spark
+
+    @property
+    def h2o(self) -> Any:
+        """The H2OContext (H2O inside the Spark executors), started on first use."""
+        if self._h2o is None:
+            self._h2o = self._start_h2o()
+        return self._h2o
+
+    @property
+    def h2o_started(self) -> bool:
+        """Whether H2O has been started by this session."""
+        return self._h2o is not None
+
+    def _start_spark(self) -> SparkSession:
+        from pyspark.sql import SparkSession
+
+        started = time.monotonic()
+        conf = resolve_spark_conf(self.cfg, self.cli_conf, _launched_conf())
+        master = conf.get("spark.master", "")
+        if is_local_master(master) and not under_spark_submit():
+            # Must be in the environment before the JVM and the Python workers start.
+            os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = SparkSession.builder
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        log.info(
+            "spark %s started: master=%s in %.1f s",
+            spark.version,
+            spark.sparkContext.master,
+            time.monotonic() - started,
+        )
+        return spark
+
+    def _start_h2o(self) -> Any:
+        spark = self.spark
+        from pysparkling import H2OConf, H2OContext
+
+        started = time.monotonic()
+        os.makedirs(self.cfg.h2o_log_dir(), exist_ok=True)
+        conf = H2OConf().setLogLevel(self.cfg.h2o.log_level).setLogDir(self.cfg.h2o_log_dir())
+        context = H2OContext.getOrCreate(conf)
+        import h2o
+
+        h2o.no_progress()  # progress bars print to stdout; stages log their own progress
+        if is_local_master(spark.sparkContext.master):
+            rebind_flow_proxy_to_loopback(spark)
+        log.info(
+            "h2o %s cloud up in %.1f s: %d node(s), spark master %s",
+            h2o.__version__,
+            time.monotonic() - started,
+            h2o.cluster().cloud_size,
+            spark.sparkContext.master,
+        )
+        return context
+
+    def stop(self) -> None:
+        """Stop H2O, then Spark (Sparkling Water's required order)."""
+        if self._h2o is not None:
+            self._h2o.stop()
+            self._h2o = None
+        if self._spark is not None:
+            self._spark.stop()
+            self._spark = None
+
+    def __enter__(self) -> SparkH2OSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,624 @@
+"""Tests of the augmentation effects: fidelity to scikit-image, determinism, invariants.
+
+The fidelity tests re-create each row's generator from the same seeds, draw the
+row's parameters with the library's public ``draw_*`` functions, and transform the
+image one at a time with plain scikit-image calls. The batch functions must give
+the same bytes, except where bilinear interpolation is involved (rotate, warp and
+the composites that contain them): there float rounding may move a grey level
+across a .5 boundary, and the tolerance is stated per test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from skimage.draw import disk, line
+from skimage.exposure import match_histograms, rescale_intensity
+from skimage.filters import gaussian, unsharp_mask
+from skimage.morphology import dilation, erosion
+from skimage.transform import SimilarityTransform, rotate, warp
+
+from sparkling_mnist.augment import (
+    EFFECTS,
+    All2Params,
+    AllParams,
+    BlotchesParams,
+    BoldParams,
+    DilateParams,
+    ErodeDilateParams,
+    ErodeParams,
+    RotateParams,
+    ScratchesParams,
+    SharpenMode,
+    SharpenParams,
+    ShiftParams,
+    Square,
+    UnknownEffectError,
+    WarpParams,
+    apply_effect,
+    draw_all2_plan,
+    draw_all_plan,
+    draw_blotches,
+    draw_bold_directions,
+    draw_erodedilate,
+    draw_rotate_angle,
+    draw_scratches,
+    draw_sharpen_mode,
+    draw_shift,
+    draw_square,
+    draw_warp_noise,
+    known_effects,
+    rotate_batch,
+    row_generators,
+    shift_batch,
+)
+
+RUN_SEED = 20240611
+ALL_EFFECTS = (
+    "all",
+    "all2",
+    "blotches",
+    "bold",
+    "dilate",
+    "erode",
+    "erodedilate",
+    "rotate",
+    "scratches",
+    "shift",
+    "warp",
+)
+
+Image = NDArray[np.uint8]
+
+
+# --- synthetic digits -------------------------------------------------------------
+
+
+def synthetic_digits(n: int, seed: int) -> NDArray[np.uint8]:
+    """Draw ``n`` digit-like images: 2-3 anti-aliased quadratic strokes, blank border.
+
+    Strokes stay in rows and columns 5..22, so no ink is within 3 pixels of the
+    border (like MNIST's 20x20 box); stroke profiles are 255 in the core with grey
+    edges, about 3 pixels wide.
+    """
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(np.arange(28), np.arange(28), indexing="ij"), axis=-1)
+    pixels = grid.reshape(-1, 1, 2).astype(np.float64)
+    t = np.linspace(0.0, 1.0, 24)[:, None]
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        points = []
+        for _ in range(int(rng.integers(2, 4))):
+            p0, p1, p2 = rng.uniform(6.0, 21.0, size=(3, 2))
+            points.append((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2)
+        curve = np.concatenate(points)[None, :, :]
+        distance = np.sqrt(((pixels - curve) ** 2).sum(axis=-1)).min(axis=1)
+        ink = np.clip((1.8 - distance) / 1.2, 0.0, 1.0) * 255.0
+        images[i] = np.rint(ink).reshape(28, 28).astype(np.uint8)
+    return images
+
+
+@pytest.fixture(scope="module")
+def digits() -> NDArray[np.uint8]:
+    return synthetic_digits(48, seed=7)
+
+
+@pytest.fixture(scope="module")
+def source_ids() -> NDArray[np.int64]:
+    return np.arange(1000, 1048, dtype=np.int64) * 7919
+
+
+# --- per-image scikit-image references ----------------------------------------------
+
+
+def to_u8(values: NDArray[np.float64]) -> Image:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def ref_sharpen(
+    interpolated: NDArray[np.float64], source: Image, mode: int, p: SharpenParams
+) -> Image:
+    if mode == SharpenMode.UNSHARP:
+        sharp = unsharp_mask(
+            interpolated / 255.0, radius=p.unsharp_radius, amount=p.unsharp_amount
+        )
+        return to_u8(sharp * 255.0)
+    if mode == SharpenMode.CONTRAST:
+        return to_u8(
+            rescale_intensity(
+                interpolated,
+                in_range=(p.contrast_low, p.contrast_high),
+                out_range=(0.0, 255.0),
+            )
+        )
+    return to_u8(match_histograms(to_u8(interpolated), source))
+
+
+def ref_rotate(image: Image, rng: np.random.Generator, p: RotateParams) -> Image:
+    angle = draw_rotate_angle(rng, p)
+    mode = draw_sharpen_mode(rng, p.sharpen)
+    if abs(angle) < p.min_degrees:
+        return image.copy()
+    rotated = rotate(image, angle, order=1, mode="constant", cval=0, preserve_range=True)
+    return ref_sharpen(rotated, image, mode, p.sharpen)
+
+
+def ref_warp(image: Image, rng: np.random.Generator, p: WarpParams) -> Image:
+    noise = draw_warp_noise(rng, p)
+    mode = draw_sharpen_mode(rng, p.sharpen)
+    d_row, d_col = (
+        p.alpha
+        * gaussian(noise[axis], sigma=p.sigma, mode="reflect", preserve_range=True)
+        for axis in (0, 1)
+    )
+    rows, cols = np.mgrid[0:28, 0:28].astype(np.float64)
+    warped = warp(
+        image,
+        np.array([rows + d_row, cols + d_col]),
+        order=1,
+        mode="constant",
+        cval=0,
+        preserve_range=True,
+    )
+    return ref_sharpen(warped, image, mode, p.sharpen)
+
+
+def ref_shift(image: Image, rng: np.random.Generator, p: ShiftParams) -> Image:
+    d_row, d_col = draw_shift(rng, p)
+    # warp's map takes output (x=col, y=row) to input: input = output - offset.
+    moved = warp(
+        image,
+        SimilarityTransform(translation=(-d_col, -d_row)),
+        order=0,
+        mode="constant",
+        cval=0,
+        preserve_range=True,
+    )
+    return to_u8(moved)
+
+
+def ref_bold(image: Image, rng: np.random.Generator, p: BoldParams) -> Image:
+    directions = draw_bold_directions(rng, p)
+    footprint = np.zeros((3, 3), dtype=bool)
+    footprint[1, 1] = True
+    offsets = ((-1, 0), (1, 0), (0, -1), (0, 1))
+    for (d_row, d_col), chosen in zip(offsets, directions, strict=True):
+        if chosen:
+            # Content moved by d means each pixel also sees its neighbour at -d.
+            footprint[1 - d_row, 1 - d_col] = True
+    return dilation(image, footprint, mode="constant", cval=0)
+
+
+def square_footprint(square: Square) -> NDArray[np.bool_]:
+    """The square as an odd-sized scikit-image footprint centred on the pixel."""
+    ends = (square.row_start, square.row_start + square.size - 1)
+    ends += (square.col_start, square.col_start + square.size - 1)
+    half = max(abs(e) for e in ends)
+    footprint = np.zeros((2 * half + 1, 2 * half + 1), dtype=bool)
+    footprint[
+        half + ends[0] : half + ends[1] + 1, half + ends[2] : half + ends[3] + 1
+    ] = True
+    return footprint
+
+
+def ref_dilate(image: Image, rng: np.random.Generator, p: DilateParams) -> Image:
+    square = draw_square(rng, p.min_size, p.max_size)
+    return dilation(image, square_footprint(square))
+
+
+def ref_erode(image: Image, rng: np.random.Generator, p: ErodeParams) -> Image:
+    square = draw_square(rng, p.min_size, p.max_size)
+    return erosion(image, square_footprint(square))
+
+
+def ref_erodedilate(
+    image: Image, rng: np.random.Generator, p: ErodeDilateParams
+) -> Image:
+    grow, square = draw_erodedilate(rng, p)
+    footprint = square_footprint(square)
+    return dilation(image, footprint) if grow else erosion(image, footprint)
+
+
+def ref_scratches(image: Image, rng: np.random.Generator, p: ScratchesParams) -> Image:
+    noise = np.zeros_like(image)
+    for r0, c0, r1, c1, level in draw_scratches(rng, p).tolist():
+        rr, cc = line(r0, c0, r1, c1)
+        noise[rr, cc] = np.maximum(noise[rr, cc], level)
+    return np.maximum(image, noise)
+
+
+def ref_blotches(image: Image, rng: np.random.Generator, p: BlotchesParams) -> Image:
+    noise = np.full_like(image, 255)
+    for row, col, radius in draw_blotches(rng, p).tolist():
+        rr, cc = disk((row, col), radius, shape=image.shape)
+        noise[rr, cc] = 0
+    return np.minimum(image, noise)
+
+
+STEP_REFERENCES: dict[str, Callable[[Image, np.random.Generator, object], Image]] = {
+    "shift": ref_shift,  # type: ignore[dict-item]
+    "rotate": ref_rotate,  # type: ignore[dict-item]
+    "warp": ref_warp,  # type: ignore[dict-item]
+    "bold": ref_bold,  # type: ignore[dict-item]
+    "erodedilate": ref_erodedilate,  # type: ignore[dict-item]
+    "scratches": ref_scratches,  # type: ignore[dict-item]
+    "blotches": ref_blotches,  # type: ignore[dict-item]
+}
+STEP_ORDER = ("shift", "rotate", "warp", "bold", "erodedilate", "scratches", "blotches")
+
+
+def ref_all(image: Image, rng: np.random.Generator, p: AllParams) -> Image:
+    plan = draw_all_plan(rng, p)
+    for step, taken in zip(STEP_ORDER, plan, strict=True):
+        if taken:
+            image = STEP_REFERENCES[step](image, rng, getattr(p, step))
+    return image
+
+
+def ref_all2(image: Image, rng: np.random.Generator, p: All2Params) -> Image:
+    plan = draw_all2_plan(rng, p)
+    assert not plan[0], "all2 never shifts"
+    assert plan.sum() == 2, "all2 takes exactly two steps"
+    for step, taken in zip(STEP_ORDER, plan, strict=True):
+        if taken:
+            image = STEP_REFERENCES[step](image, rng, getattr(p, step))
+    return image
+
+
+REFERENCES: dict[str, tuple[Callable[..., Image], object]] = {
+    "rotate": (ref_rotate, RotateParams()),
+    "warp": (ref_warp, WarpParams()),
+    "shift": (ref_shift, ShiftParams()),
+    "bold": (ref_bold, BoldParams()),
+    "dilate": (ref_dilate, DilateParams()),
+    "erode": (ref_erode, ErodeParams()),
+    "erodedilate": (ref_erodedilate, ErodeDilateParams()),
+    "scratches": (ref_scratches, ScratchesParams()),
+    "blotches": (ref_blotches, BlotchesParams()),
+    "all": (ref_all, AllParams()),
+    "all2": (ref_all2, All2Params()),
+}
+
+# Largest allowed |batch - reference| per effect, in grey levels. Exact effects
+# only move, max or min existing values. Rotate and warp resample: scikit-image and
+# the batch code compute the same bilinear sums in a different order (~1e-12 apart)
+# and round once, so a value at a .5 boundary may round differently: 1 level. In the
+# composites a 1-level difference before a second interpolation and its sharpening
+# (unsharp gain up to 1 + 2 * amount) or histogram match can grow, so they get 3
+# levels and must agree exactly on at least 99.5 % of pixels.
+TOLERANCE = {
+    "rotate": 1,
+    "warp": 1,
+    "shift": 0,
+    "bold": 0,
+    "dilate": 0,
+    "erode": 0,
+    "erodedilate": 0,
+    "scratches": 0,
+    "blotches": 0,
+    "all": 3,
+    "all2": 3,
+}
+
+
+# --- fidelity -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_batch_matches_per_image_scikit_image_reference(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    reference, params = REFERENCES[effect]
+    copy_index = 3
+    actual = EFFECTS[effect](
+        digits, row_generators(RUN_SEED, source_ids, copy_index, effect), params
+    )
+    rngs = row_generators(RUN_SEED, source_ids, copy_index, effect)
+    expected = np.stack(
+        [reference(image, rng, params) for image, rng in zip(digits, rngs, strict=True)]
+    )
+    difference = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
+    assert difference.max() <= TOLERANCE[effect]
+    assert np.mean(difference == 0) >= 0.995
+    # The effect did something: a reference that returned its input would pass too.
+    assert not np.array_equal(actual, digits)
+
+
+@pytest.mark.parametrize(
+    "mode", [SharpenMode.UNSHARP, SharpenMode.CONTRAST, SharpenMode.MATCH]
+)
+def test_rotate_matches_reference_in_every_sharpen_mode(
+    mode: SharpenMode, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    # One mode at a time, with larger angles so that every row is rotated.
+    sharpen = SharpenParams(
+        unsharp_weight=float(mode == SharpenMode.UNSHARP),
+        contrast_weight=float(mode == SharpenMode.CONTRAST),
+        match_weight=float(mode == SharpenMode.MATCH),
+    )
+    params = RotateParams(sigma_degrees=20.0, sharpen=sharpen)
+    actual = rotate_batch(digits, row_generators(RUN_SEED, source_ids, 0, "r"), params)
+    rngs = row_generators(RUN_SEED, source_ids, 0, "r")
+    expected = np.stack(
+        [ref_rotate(im, rng, params) for im, rng in zip(digits, rngs, strict=True)]
+    )
+    difference = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
+    assert difference.max() <= 1  # interpolation rounding, see TOLERANCE
+    assert np.mean(difference == 0) >= 0.995
+
+
+# --- determinism --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_same_seeds_give_same_bytes(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    first = apply_effect(effect, digits, source_ids, 1, RUN_SEED)
+    second = apply_effect(effect, digits.copy(), source_ids.copy(), 1, RUN_SEED)
+    assert first.tobytes() == second.tobytes()
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_row_output_does_not_depend_on_batch_split_or_order(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    whole = apply_effect(effect, digits, source_ids, 2, RUN_SEED)
+    order = np.random.default_rng(0).permutation(len(digits))
+    half = len(order) // 2
+    second_half_first = np.concatenate([order[half:], order[:half]])
+    parts = [
+        apply_effect(effect, digits[rows], source_ids[rows], 2, RUN_SEED)
+        for rows in (second_half_first[:half], second_half_first[half:])
+    ]
+    np.testing.assert_array_equal(np.concatenate(parts), whole[second_half_first])
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_other_copy_index_gives_other_output(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    copy0 = apply_effect(effect, digits, source_ids, 0, RUN_SEED)
+    copy1 = apply_effect(effect, digits, source_ids, 1, RUN_SEED)
+    rows_that_differ = np.mean(np.any(copy0 != copy1, axis=(1, 2)))
+    # Some rows may legitimately coincide (e.g. two rotations both under 1 degree,
+    # or the same one of four shift directions), but not most of them.
+    assert rows_that_differ >= 0.5
+
+
+def test_per_row_copy_index_array_equals_scalar(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    scalar = apply_effect("all", digits, source_ids, 4, RUN_SEED)
+    array = apply_effect("all", digits, source_ids, np.full(48, 4), RUN_SEED)
+    np.testing.assert_array_equal(scalar, array)
+
+
+def test_other_run_seed_gives_other_output(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    a = apply_effect("warp", digits, source_ids, 0, RUN_SEED)
+    b = apply_effect("warp", digits, source_ids, 0, RUN_SEED + 1)
+    assert np.all(np.any(a != b, axis=(1, 2)))
+
+
+# --- invariants ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_shape_and_dtype_preserved_and_input_untouched(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    before = digits.copy()
+    out = apply_effect(effect, digits, source_ids, 0, RUN_SEED)
+    assert out.shape == digits.shape
+    assert out.dtype == np.uint8
+    assert not np.shares_memory(out, digits)
+    np.testing.assert_array_equal(digits, before)
+
+
+@pytest.mark.parametrize("effect", ALL_EFFECTS)
+def test_empty_batch_gives_empty_batch(effect: str) -> None:
+    empty = np.empty((0, 28, 28), dtype=np.uint8)
+    out = apply_effect(effect, empty, np.empty(0, dtype=np.int64), 0, RUN_SEED)
+    assert out.shape == (0, 28, 28)
+    assert out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("effect", ["shift", "bold", "dilate", "erode", "erodedilate"])
+def test_pixel_moving_effects_create_no_new_grey_levels(
+    effect: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    out = apply_effect(effect, digits, source_ids, 0, RUN_SEED)
+    for before, after in zip(digits, out, strict=True):
+        assert set(np.unique(after).tolist()) <= set(np.unique(before).tolist()) | {0}
+
+
+def test_sharpened_rotation_keeps_a_digit_like_range(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    out = apply_effect("rotate", digits, source_ids, 0, RUN_SEED)
+    assert out[:, :2, :].max() == 0  # the blank border stays blank under 20 degrees
+    assert np.all(out.reshape(len(out), -1).max(axis=1) >= 200)  # ink stays bright
+
+
+def test_rotation_below_one_degree_is_identity(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    params = RotateParams(sigma_degrees=0.5)
+    out = rotate_batch(digits, row_generators(RUN_SEED, source_ids, 0, "r"), params)
+    angles = np.array(
+        [
+            draw_rotate_angle(rng, params)
+            for rng in row_generators(RUN_SEED, source_ids, 0, "r")
+        ]
+    )
+    small = np.abs(angles) < 1.0
+    assert small.sum() >= 40 and (~small).sum() >= 1  # both cases occur
+    np.testing.assert_array_equal(out[small], digits[small])
+    assert np.all(np.any(out[~small] != digits[~small], axis=(1, 2)))
+
+
+def test_rotation_angles_follow_normal_zero_eight_degrees() -> None:
+    rngs = row_generators(RUN_SEED, np.arange(4000), 0, "rotate")
+    angles = np.array([draw_rotate_angle(rng, RotateParams()) for rng in rngs])
+    assert abs(angles.mean()) < 0.5  # standard error 8 / sqrt(4000) = 0.13
+    assert 7.6 < angles.std() < 8.4
+
+
+def test_shift_moves_the_digit_by_exactly_one_pixel(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    out = shift_batch(digits, row_generators(RUN_SEED, source_ids, 0, "shift"))
+    offsets = [
+        draw_shift(rng, ShiftParams())
+        for rng in row_generators(RUN_SEED, source_ids, 0, "shift")
+    ]
+    assert {tuple(o) for o in offsets} == {(-1, 0), (1, 0), (0, -1), (0, 1)}
+    grid = np.mgrid[0:28, 0:28]
+    for before, after, offset in zip(digits, out, offsets, strict=True):
+        # The border is blank, so nothing falls off: the same ink, one pixel over.
+        assert int(after.sum()) == int(before.sum())
+        np.testing.assert_array_equal(after, np.roll(before, offset, axis=(0, 1)))
+        mass = before.sum()
+        centre_before = (grid * before).sum(axis=(1, 2)) / mass
+        centre_after = (grid * after).sum(axis=(1, 2)) / mass
+        np.testing.assert_allclose(centre_after - centre_before, offset, atol=1e-9)
+
+
+def test_shift_drops_ink_pushed_over_the_border() -> None:
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[0, :] = 200  # the top row and the left column touch the border
+    image[:, 0] = 100
+    ids = np.arange(40)
+    out = shift_batch(np.stack([image] * 40), row_generators(RUN_SEED, ids, 0, "s"))
+    offsets = [draw_shift(rng, ShiftParams()) for rng in row_generators(RUN_SEED, ids, 0, "s")]
+    assert len(set(offsets)) == 4
+    for moved, (d_row, d_col) in zip(out, offsets, strict=True):
+        padded = np.pad(image, 1)  # zeros around, so moving in a 0 is a window shift
+        expected = padded[1 - d_row : 29 - d_row, 1 - d_col : 29 - d_col]
+        np.testing.assert_array_equal(moved, expected)
+
+
+@pytest.mark.parametrize(
+    ("effect", "never"),
+    [
+        ("dilate", "decreases"),
+        ("bold", "decreases"),
+        ("scratches", "decreases"),
+        ("erode", "increases"),
+        ("blotches", "increases"),
+    ],
+)
+def test_monotone_effects(
+    effect: str, never: str, digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    out = apply_effect(effect, digits, source_ids, 0, RUN_SEED).astype(np.int16)
+    before = digits.astype(np.int16)
+    if never == "decreases":
+        assert np.all(out >= before)
+        assert np.all(out.sum(axis=(1, 2)) > before.sum(axis=(1, 2)))
+    else:
+        assert np.all(out <= before)
+        assert np.mean(out.sum(axis=(1, 2)) < before.sum(axis=(1, 2))) >= 0.8
+
+
+def test_all2_always_takes_one_geometric_and_one_other_step() -> None:
+    rngs = row_generators(RUN_SEED, np.arange(500), 0, "all2")
+    plans = np.array([draw_all2_plan(rng, All2Params()) for rng in rngs])
+    assert not plans[:, 0].any()  # no shift
+    assert np.all(plans[:, 1:3].sum(axis=1) == 1)  # rotate xor warp
+    assert np.all(plans[:, 3:].sum(axis=1) == 1)  # one of the four others
+    assert plans[:, 3:].sum(axis=0).min() > 80  # each second step occurs
+
+
+def test_all_takes_at_least_one_step_and_every_step_occurs() -> None:
+    rngs = row_generators(RUN_SEED, np.arange(500), 0, "all")
+    plans = np.array([draw_all_plan(rng, AllParams()) for rng in rngs])
+    assert np.all(plans.sum(axis=1) >= 1)
+    assert plans.sum(axis=0).min() > 40
+    assert 1.7 < plans.sum(axis=1).mean() < 2.4
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def test_unknown_effect_names_the_known_effects(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    with pytest.raises(UnknownEffectError) as raised:
+        apply_effect("smudge", digits, source_ids, 0, RUN_SEED)
+    assert isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert "'smudge'" in message
+    for name in ALL_EFFECTS:
+        assert name in message
+    assert known_effects() == sorted(ALL_EFFECTS)
+    assert sorted(EFFECTS) == sorted(ALL_EFFECTS)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((2, 28, 28), dtype=np.float32),
+        np.zeros((2, 28, 27), dtype=np.uint8),
+        np.zeros((28, 28), dtype=np.uint8),
+        np.zeros((2, 784), dtype=np.uint8),
+    ],
+)
+@pytest.mark.parametrize("effect", ["rotate", "shift", "all"])
+def test_malformed_batch_is_rejected_naming_shape_and_dtype(
+    effect: str, bad: NDArray[np.generic]
+) -> None:
+    rngs = row_generators(RUN_SEED, np.arange(len(bad)), 0, effect)
+    with pytest.raises(ValueError, match=r"uint8 array of shape \(N, 28, 28\)"):
+        EFFECTS[effect](bad, rngs)  # type: ignore[arg-type]
+
+
+def test_generator_count_must_match_batch(digits: Image) -> None:
+    rngs = row_generators(RUN_SEED, np.arange(3), 0, "bold")
+    with pytest.raises(ValueError, match="3 random generators for 48 images"):
+        EFFECTS["bold"](digits, rngs)
+
+
+def test_source_id_count_must_match_batch(digits: Image) -> None:
+    with pytest.raises(ValueError, match=r"source_ids must have shape \(48,\)"):
+        apply_effect("bold", digits, np.arange(47), 0, RUN_SEED)
+
+
+def test_wrong_params_type_is_rejected(
+    digits: Image, source_ids: NDArray[np.int64]
+) -> None:
+    with pytest.raises(TypeError, match="takes RotateParams settings, got WarpParams"):
+        apply_effect("rotate", digits, source_ids, 0, RUN_SEED, WarpParams())
+
+
+def test_custom_params_are_used(digits: Image, source_ids: NDArray[np.int64]) -> None:
+    still = apply_effect(
+        "rotate", digits, source_ids, 0, RUN_SEED, RotateParams(sigma_degrees=0.0)
+    )
+    np.testing.assert_array_equal(still, digits)
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: RotateParams(sigma_degrees=-1.0), "RotateParams.sigma_degrees"),
+        (lambda: WarpParams(sigma=0.0), "WarpParams.sigma"),
+        (lambda: ShiftParams(distance=0), "ShiftParams.distance"),
+        (lambda: BoldParams(max_copies=5), "BoldParams.max_copies"),
+        (lambda: DilateParams(min_size=3, max_size=2), "DilateParams"),
+        (lambda: ErodeDilateParams(dilate_prob=1.5), "ErodeDilateParams.dilate_prob"),
+        (lambda: ScratchesParams(max_intensity=300), "ScratchesParams"),
+        (lambda: BlotchesParams(min_radius=0.0), "BlotchesParams"),
+        (lambda: SharpenParams(contrast_low=200.0), "SharpenParams"),
+        (lambda: AllParams(warp_prob=2.0), "AllParams.warp_prob"),
+        (lambda: All2Params(bold_weight=-1.0), "All2Params"),
+    ],
+)
+def test_invalid_params_name_the_field(make: Callable[[], object], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        make()
