@@ -7,7 +7,7 @@ come back to ``uint8`` through :func:`to_uint8` (round half to even, then clip).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +20,10 @@ UInt8Batch = NDArray[np.uint8]
 
 FloatBatch = NDArray[np.float64]
 """A ``(N, 28, 28)`` ``float64`` batch on the 0..255 scale."""
+
+BLOCK_ROWS = 64
+"""Rows per block in the interpolating effects: their float temporaries then stay in
+the CPU cache, about twice as fast as one pass over thousands of rows."""
 
 _EXPECTED = f"a uint8 array of shape (N, {IMAGE_SIDE}, {IMAGE_SIDE})"
 
@@ -42,8 +46,7 @@ def validate_batch(images: object) -> UInt8Batch:
         raise TypeError(f"expected {_EXPECTED}, got {type(images).__name__}")
     if images.dtype != np.uint8:
         raise ValueError(
-            f"expected {_EXPECTED}, got dtype {images.dtype}; convert with "
-            "np.clip(x, 0, 255).astype(np.uint8) first"
+            f"expected {_EXPECTED}, got dtype {images.dtype}; convert with np.clip(x, 0, 255).astype(np.uint8) first"
         )
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"expected {_EXPECTED}, got shape {images.shape}")
@@ -73,36 +76,31 @@ def to_uint8(values: NDArray[np.float64]) -> UInt8Batch:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
-def translate_batch(
-    images: UInt8Batch, row_offsets: NDArray[np.int64], col_offsets: NDArray[np.int64]
-) -> UInt8Batch:
-    """Move image ``i`` by ``(row_offsets[i], col_offsets[i])`` whole pixels.
+def row_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
+    """Yield consecutive slices of at most ``block_rows`` rows covering ``range(n_rows)``."""
+    for start in range(0, n_rows, block_rows):
+        yield slice(start, min(start + block_rows, n_rows))
+
+
+def translate_batch(images: UInt8Batch, d_row: int, d_col: int) -> UInt8Batch:
+    """Move every image of the batch by ``(d_row, d_col)`` whole pixels.
 
     Ink moved past the border is lost; uncovered pixels become 0. Positive
     offsets move the content down / right.
 
     Args:
         images: ``(N, 28, 28)`` batch.
-        row_offsets: ``(N,)`` integer row offsets.
-        col_offsets: ``(N,)`` integer column offsets.
+        d_row: row offset.
+        d_col: column offset.
 
     Returns:
         A new ``(N, 28, 28)`` ``uint8`` batch.
     """
-    n = images.shape[0]
-    if n == 0:
-        return empty_batch()
-    pad = int(max(np.abs(row_offsets).max(), np.abs(col_offsets).max()))
-    pad = min(pad, IMAGE_SIDE)
-    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
-    # Output pixel (r, c) reads input (r - dr, c - dc), i.e. padded (r - dr + pad).
-    side = np.arange(IMAGE_SIDE)
-    rows = np.clip(
-        side[None, :] - row_offsets[:, None] + pad, 0, IMAGE_SIDE + 2 * pad - 1
-    )
-    cols = np.clip(
-        side[None, :] - col_offsets[:, None] + pad, 0, IMAGE_SIDE + 2 * pad - 1
-    )
-    batch_index = np.arange(n)[:, None, None]
-    out: UInt8Batch = padded[batch_index, rows[:, :, None], cols[:, None, :]]
+    out = np.zeros_like(images)
+    if abs(d_row) >= IMAGE_SIDE or abs(d_col) >= IMAGE_SIDE:
+        return out
+    # Output rows max(d, 0) .. 28 + min(d, 0) come from input rows shifted back by d.
+    out[:, max(d_row, 0) : IMAGE_SIDE + min(d_row, 0), max(d_col, 0) : IMAGE_SIDE + min(d_col, 0)] = images[
+        :, max(-d_row, 0) : IMAGE_SIDE + min(-d_row, 0), max(-d_col, 0) : IMAGE_SIDE + min(-d_col, 0)
+    ]
     return out

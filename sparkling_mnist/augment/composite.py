@@ -104,9 +104,7 @@ class AllParams:
 
     def __post_init__(self) -> None:
         for step in COMPOSITE_STEPS:
-            _check_probability(
-                "AllParams", f"{step}_prob", getattr(self, f"{step}_prob")
-            )
+            _check_probability("AllParams", f"{step}_prob", getattr(self, f"{step}_prob"))
 
     def probabilities(self) -> NDArray[np.float64]:
         """Return the step probabilities in :data:`COMPOSITE_STEPS` order."""
@@ -183,9 +181,7 @@ def draw_all_plan(rng: np.random.Generator, params: AllParams) -> NDArray[np.boo
 def draw_all2_plan(rng: np.random.Generator, params: All2Params) -> NDArray[np.bool_]:
     """Draw one row's ``all2`` plan: rotate or warp, then one weighted second step."""
     plan = np.zeros(len(COMPOSITE_STEPS), dtype=np.bool_)
-    plan[
-        COMPOSITE_STEPS.index("rotate" if rng.random() < params.rotate_prob else "warp")
-    ] = True
+    plan[COMPOSITE_STEPS.index("rotate" if rng.random() < params.rotate_prob else "warp")] = True
     weights = params.second_step_weights()
     u = rng.random() * weights.sum()
     second = min(
@@ -231,7 +227,8 @@ def all_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])
@@ -264,7 +261,8 @@ def all2_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])

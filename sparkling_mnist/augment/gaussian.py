@@ -41,9 +41,7 @@ def gaussian_matrix(sigma: float) -> NDArray[np.float64]:
     return matrix
 
 
-def gaussian_blur_batch(
-    values: NDArray[np.float64], sigma: float
-) -> NDArray[np.float64]:
+def gaussian_blur_batch(values: NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
     """Blur every 28x28 plane of ``values`` (shape ``(..., 28, 28)``) with ``sigma``.
 
     Planes never mix: the filter acts on the last two axes only.

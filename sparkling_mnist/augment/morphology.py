@@ -44,16 +44,13 @@ class BoldParams:
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_copies <= len(SHIFT_DIRECTIONS):
-            raise ValueError(
-                f"BoldParams.max_copies must be in [1, 4], got {self.max_copies}"
-            )
+            raise ValueError(f"BoldParams.max_copies must be in [1, 4], got {self.max_copies}")
 
 
 def _check_size_range(owner: str, min_size: int, max_size: int) -> None:
     if not 1 <= min_size <= max_size <= IMAGE_SIDE:
         raise ValueError(
-            f"{owner} needs 1 <= min_size <= max_size <= {IMAGE_SIDE}, got "
-            f"min_size={min_size}, max_size={max_size}"
+            f"{owner} needs 1 <= min_size <= max_size <= {IMAGE_SIDE}, got min_size={min_size}, max_size={max_size}"
         )
 
 
@@ -114,10 +111,7 @@ class ErodeDilateParams:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dilate_prob <= 1.0:
-            raise ValueError(
-                "ErodeDilateParams.dilate_prob must be in [0, 1], got "
-                f"{self.dilate_prob}"
-            )
+            raise ValueError(f"ErodeDilateParams.dilate_prob must be in [0, 1], got {self.dilate_prob}")
 
 
 DEFAULT_BOLD = BoldParams()
@@ -126,9 +120,7 @@ DEFAULT_ERODE = ErodeParams()
 DEFAULT_ERODEDILATE = ErodeDilateParams()
 
 
-def draw_bold_directions(
-    rng: np.random.Generator, params: BoldParams
-) -> NDArray[np.bool_]:
+def draw_bold_directions(rng: np.random.Generator, params: BoldParams) -> NDArray[np.bool_]:
     """Draw one row's shift directions as a ``(4,)`` mask over up, down, left, right."""
     count = int(rng.integers(1, params.max_copies + 1))
     chosen = rng.choice(len(SHIFT_DIRECTIONS), size=count, replace=False)
@@ -168,18 +160,14 @@ def draw_square(rng: np.random.Generator, min_size: int, max_size: int) -> Squar
     return Square(size, start + corner // 2, start + corner % 2)
 
 
-def draw_erodedilate(
-    rng: np.random.Generator, params: ErodeDilateParams
-) -> tuple[bool, Square]:
+def draw_erodedilate(rng: np.random.Generator, params: ErodeDilateParams) -> tuple[bool, Square]:
     """Draw one row's ``(dilate?, square)``: the choice first, then the square."""
     dilate = bool(rng.random() < params.dilate_prob)
     sizes = params.dilate if dilate else params.erode
     return dilate, draw_square(rng, sizes.min_size, sizes.max_size)
 
 
-def square_filter_batch(
-    images: UInt8Batch, squares: Sequence[Square], *, dilate: bool
-) -> UInt8Batch:
+def square_filter_batch(images: UInt8Batch, squares: Sequence[Square], *, dilate: bool) -> UInt8Batch:
     """Grey-dilate (or erode) image ``i`` with ``squares[i]``.
 
     Args:
@@ -192,12 +180,14 @@ def square_filter_batch(
     """
     out = images.copy()
     rank_filter = ndi.maximum_filter if dilate else ndi.minimum_filter
-    for square in set(squares):
-        rows = np.array([s == square for s in squares], dtype=np.bool_)
+    keys = np.array([(s.size, s.row_start, s.col_start) for s in squares], dtype=np.int64).reshape(-1, 3)
+    distinct, group = np.unique(keys, axis=0, return_inverse=True)
+    for index, (size, row_start, col_start) in enumerate(distinct.tolist()):
+        rows = group.ravel() == index
         out[rows] = rank_filter(
             images[rows],
-            size=(1, square.size, square.size),
-            origin=square.scipy_origin(),
+            size=(1, size, size),
+            origin=Square(size, row_start, col_start).scipy_origin(),
             mode="reflect",
         )
     return out
@@ -219,24 +209,19 @@ def bold_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel is darker than in the input.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])
-    masks = np.array(
-        [draw_bold_directions(rng, params) for rng in rngs], dtype=np.bool_
-    ).reshape(-1, len(SHIFT_DIRECTIONS))
+    masks = np.array([draw_bold_directions(rng, params) for rng in rngs], dtype=np.bool_).reshape(
+        -1, len(SHIFT_DIRECTIONS)
+    )
     out = images.copy()
     for direction, (d_row, d_col) in enumerate(SHIFT_DIRECTIONS):
         rows = masks[:, direction]
-        count = int(rows.sum())
-        if count:
-            shifted = translate_batch(
-                images[rows],
-                np.full(count, d_row, dtype=np.int64),
-                np.full(count, d_col, dtype=np.int64),
-            )
-            out[rows] = np.maximum(out[rows], shifted)
+        if rows.any():
+            out[rows] = np.maximum(out[rows], translate_batch(images[rows], d_row, d_col))
     return out
 
 
@@ -256,7 +241,8 @@ def dilate_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel decreases.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])
@@ -280,7 +266,8 @@ def erode_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel increases.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])
@@ -304,7 +291,8 @@ def erodedilate_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     validate_generators(rngs, images.shape[0])
@@ -313,7 +301,5 @@ def erodedilate_batch(
     for dilate in (True, False):
         rows = [i for i, (grow, _) in enumerate(draws) if grow is dilate]
         if rows:
-            out[rows] = square_filter_batch(
-                images[rows], [draws[i][1] for i in rows], dilate=dilate
-            )
+            out[rows] = square_filter_batch(images[rows], [draws[i][1] for i in rows], dilate=dilate)
     return out

@@ -52,13 +52,11 @@ class ScratchesParams:
     def __post_init__(self) -> None:
         if not 0 <= self.min_lines <= self.max_lines:
             raise ValueError(
-                "ScratchesParams needs 0 <= min_lines <= max_lines, got "
-                f"{self.min_lines}, {self.max_lines}"
+                f"ScratchesParams needs 0 <= min_lines <= max_lines, got {self.min_lines}, {self.max_lines}"
             )
         if not 0 <= self.min_length <= self.max_length:
             raise ValueError(
-                "ScratchesParams needs 0 <= min_length <= max_length, got "
-                f"{self.min_length}, {self.max_length}"
+                f"ScratchesParams needs 0 <= min_length <= max_length, got {self.min_length}, {self.max_length}"
             )
         if not 0 <= self.min_intensity <= self.max_intensity <= 255:
             raise ValueError(
@@ -80,59 +78,65 @@ class BlotchesParams:
         max_blobs: most discs per row (default 3).
         min_radius: smallest disc radius, pixels (default 1.5).
         max_radius: largest disc radius, pixels (default 3).
-        margin: distance of the centres from the border, pixels (default 4).
+        margin: distance of the centres from the border, pixels (default 6; on
+            real MNIST digits about 11 % of rows then keep all their ink and the
+            median row loses 8 % of it).
     """
 
     min_blobs: int = 1
     max_blobs: int = 3
     min_radius: float = 1.5
     max_radius: float = 3.0
-    margin: float = 4.0
+    margin: float = 6.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_blobs <= self.max_blobs:
             raise ValueError(
-                "BlotchesParams needs 0 <= min_blobs <= max_blobs, got "
-                f"{self.min_blobs}, {self.max_blobs}"
+                f"BlotchesParams needs 0 <= min_blobs <= max_blobs, got {self.min_blobs}, {self.max_blobs}"
             )
         if not 0 < self.min_radius <= self.max_radius:
             raise ValueError(
-                "BlotchesParams needs 0 < min_radius <= max_radius, got "
-                f"{self.min_radius}, {self.max_radius}"
+                f"BlotchesParams needs 0 < min_radius <= max_radius, got {self.min_radius}, {self.max_radius}"
             )
         if not 0 <= self.margin <= _LAST / 2:
-            raise ValueError(
-                f"BlotchesParams.margin must be in [0, {_LAST / 2}], got {self.margin}"
-            )
+            raise ValueError(f"BlotchesParams.margin must be in [0, {_LAST / 2}], got {self.margin}")
 
 
 DEFAULT_SCRATCHES = ScratchesParams()
 DEFAULT_BLOTCHES = BlotchesParams()
 
 
-def draw_scratches(
-    rng: np.random.Generator, params: ScratchesParams
-) -> NDArray[np.int64]:
-    """Draw one row's lines: a ``(k, 5)`` array of ``(r0, c0, r1, c1, grey)``."""
+def draw_scratch_uniforms(rng: np.random.Generator, params: ScratchesParams) -> NDArray[np.float64]:
+    """Draw one row's raw scratch numbers: the line count, then ``(k, 5)`` uniforms.
+
+    Drawing plain uniforms per row is cheap; :func:`scratch_lines` turns them into
+    lines for many rows at once.
+    """
     count = int(rng.integers(params.min_lines, params.max_lines + 1))
-    starts = rng.integers(0, IMAGE_SIDE, size=(count, 2))
-    lengths = rng.uniform(params.min_length, params.max_length, size=count)
-    angles = rng.uniform(0.0, 2.0 * math.pi, size=count)
-    levels = rng.integers(params.min_intensity, params.max_intensity + 1, size=count)
-    ends = np.clip(
-        np.rint(
-            starts
-            + lengths[:, None] * np.stack([np.sin(angles), np.cos(angles)], axis=1)
-        ),
-        0,
-        _LAST,
-    ).astype(np.int64)
-    return np.column_stack([starts, ends, levels]).astype(np.int64).reshape(count, 5)
+    return rng.random((count, 5))
 
 
-def draw_blotches(
-    rng: np.random.Generator, params: BlotchesParams
-) -> NDArray[np.float64]:
+def scratch_lines(uniforms: NDArray[np.float64], params: ScratchesParams) -> NDArray[np.int64]:
+    """Turn ``(k, 5)`` uniforms into ``(k, 5)`` lines ``(r0, c0, r1, c1, grey)``.
+
+    Columns of ``uniforms``: start row, start column (uniform pixel), length
+    (uniform in ``[min_length, max_length]``), direction (uniform angle) and grey
+    level (uniform integer in ``min_intensity..max_intensity``).
+    """
+    starts = np.floor(uniforms[:, :2] * IMAGE_SIDE)
+    length = params.min_length + uniforms[:, 2] * (params.max_length - params.min_length)
+    angle = uniforms[:, 3] * (2.0 * math.pi)
+    ends = np.clip(np.rint(starts + length[:, None] * np.column_stack([np.sin(angle), np.cos(angle)])), 0, _LAST)
+    levels = params.min_intensity + np.floor(uniforms[:, 4] * (params.max_intensity - params.min_intensity + 1))
+    return np.column_stack([starts, ends, levels]).astype(np.int64).reshape(-1, 5)
+
+
+def draw_scratches(rng: np.random.Generator, params: ScratchesParams) -> NDArray[np.int64]:
+    """Draw one row's lines: a ``(k, 5)`` array of ``(r0, c0, r1, c1, grey)``."""
+    return scratch_lines(draw_scratch_uniforms(rng, params), params)
+
+
+def draw_blotches(rng: np.random.Generator, params: BlotchesParams) -> NDArray[np.float64]:
     """Draw one row's discs: a ``(k, 3)`` array of ``(row, col, radius)``."""
     count = int(rng.integers(params.min_blobs, params.max_blobs + 1))
     centres = rng.uniform(params.margin, _LAST - params.margin, size=(count, 2))
@@ -197,9 +201,7 @@ def disk_masks(discs: NDArray[np.float64]) -> NDArray[np.bool_]:
     side = np.arange(IMAGE_SIDE, dtype=np.float64)
     d_row = (side - corner_r) - (centre_r - corner_r)
     d_col = (side - corner_c) - (centre_c - corner_c)
-    inside: NDArray[np.bool_] = (d_row / radius)[..., :, None] ** 2 + (d_col / radius)[
-        ..., None, :
-    ] ** 2 < 1
+    inside: NDArray[np.bool_] = (d_row / radius)[..., :, None] ** 2 + (d_col / radius)[..., None, :] ** 2 < 1
     return inside
 
 
@@ -219,15 +221,16 @@ def scratches_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel decreases.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     n = images.shape[0]
     validate_generators(rngs, n)
-    per_row = [draw_scratches(rng, params) for rng in rngs]
+    per_row = [draw_scratch_uniforms(rng, params) for rng in rngs]
     noise = np.zeros_like(images)
     if n:
-        lines = np.concatenate(per_row)
+        lines = scratch_lines(np.concatenate(per_row), params)
         image_of_line = np.repeat(np.arange(n), [len(row) for row in per_row])
         line_index, rows, cols = line_pixels(lines[:, :4])
         levels = lines[line_index, 4].astype(np.uint8)
@@ -252,7 +255,8 @@ def blotches_batch(
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel increases.
 
     Raises:
-        ValueError: on a malformed batch or a generator count different from N.
+        TypeError: if ``images`` is not a numpy array.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
     """
     images = validate_batch(images)
     n = images.shape[0]

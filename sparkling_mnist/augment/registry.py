@@ -54,10 +54,7 @@ class UnknownEffectError(ValueError):
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
         self.known = tuple(known)
-        super().__init__(
-            f"unknown augmentation effect {name!r}; known effects: "
-            f"{', '.join(self.known)}"
-        )
+        super().__init__(f"unknown augmentation effect {name!r}; known effects: {', '.join(self.known)}")
 
 
 class EffectFn(Protocol):
@@ -96,9 +93,7 @@ _ENTRIES: Mapping[str, _Entry] = MappingProxyType(
     }
 )
 
-EFFECTS: Mapping[str, EffectFn] = MappingProxyType(
-    {name: entry.function for name, entry in _ENTRIES.items()}
-)
+EFFECTS: Mapping[str, EffectFn] = MappingProxyType({name: entry.function for name, entry in _ENTRIES.items()})
 """Effect name -> batch function, read-only."""
 
 
@@ -139,6 +134,7 @@ def apply_effect(
     source_ids: ArrayLike,
     copy_index: int | ArrayLike,
     run_seed: int,
+    *,
     params: object | None = None,
 ) -> UInt8Batch:
     """Apply effect ``name`` to a batch with per-row reproducible randomness.
@@ -166,24 +162,14 @@ def apply_effect(
     """
     entry = _entry(name)
     if params is not None and not isinstance(params, entry.params_type):
-        raise TypeError(
-            f"effect {name!r} takes {entry.params_type.__name__} settings, got "
-            f"{type(params).__name__}"
-        )
+        raise TypeError(f"effect {name!r} takes {entry.params_type.__name__} settings, got {type(params).__name__}")
     images = validate_batch(images)
     ids = np.asarray(source_ids)
     if ids.shape != (images.shape[0],):
-        raise ValueError(
-            f"source_ids must have shape ({images.shape[0]},), one id per image, "
-            f"got {ids.shape}"
-        )
+        raise ValueError(f"source_ids must have shape ({images.shape[0]},), one id per image, got {ids.shape}")
     started = time.perf_counter()
     rngs = row_generators(run_seed, ids, copy_index, name)
-    out = (
-        entry.function(images, rngs)
-        if params is None
-        else entry.function(images, rngs, params)
-    )
+    out = entry.function(images, rngs) if params is None else entry.function(images, rngs, params)
     logger.debug(
         "effect %s: %d rows in %.3f s",
         name,

@@ -44,9 +44,7 @@ def _as_source_ids(source_ids: ArrayLike) -> NDArray[np.uint64]:
     """
     ids = np.asarray(source_ids)
     if ids.ndim != 1:
-        raise ValueError(
-            f"source_ids must be a 1-D integer array, got shape {ids.shape}"
-        )
+        raise ValueError(f"source_ids must be a 1-D integer array, got shape {ids.shape}")
     if ids.size and not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"source_ids must be integers (int64), got dtype {ids.dtype}")
     return ids.astype(np.int64).view(np.uint64)
@@ -56,15 +54,12 @@ def _as_copy_indices(copy_index: int | ArrayLike, n_rows: int) -> NDArray[np.uin
     """Validate copy indices (one int, or one per row) and broadcast them."""
     copies = np.asarray(copy_index)
     if copies.size and not np.issubdtype(copies.dtype, np.integer):
-        raise ValueError(
-            f"copy_index must be an integer or integer array, got dtype {copies.dtype}"
-        )
+        raise ValueError(f"copy_index must be an integer or integer array, got dtype {copies.dtype}")
     if copies.ndim == 0:
         copies = np.full(n_rows, int(copies), dtype=np.int64)
     elif copies.shape != (n_rows,):
         raise ValueError(
-            f"copy_index must be an int or an array of shape ({n_rows},) matching "
-            f"source_ids, got shape {copies.shape}"
+            f"copy_index must be an int or an array of shape ({n_rows},) matching source_ids, got shape {copies.shape}"
         )
     if copies.size and int(copies.min()) < 0:
         raise ValueError(f"copy_index must be >= 0, got {int(copies.min())}")
@@ -103,20 +98,13 @@ def row_generators(
         raise ValueError(f"run_seed must be in [0, 2**64), got {run_seed}")
     ids = _as_source_ids(source_ids)
     copies = _as_copy_indices(copy_index, ids.shape[0])
-    seed_lo, seed_hi = int(run_seed) & _WORD, int(run_seed) >> 32
-    key = effect_key(effect)
-    id_lo, id_hi = _split_words(ids)
-    copy_lo, copy_hi = _split_words(copies)
-    words = zip(
-        id_lo.tolist(), id_hi.tolist(), copy_lo.tolist(), copy_hi.tolist(), strict=True
-    )
-    return [
-        np.random.Generator(
-            np.random.PCG64(
-                np.random.SeedSequence(
-                    [SEED_SCHEME_VERSION, seed_lo, seed_hi, il, ih, cl, ch, key]
-                )
-            )
-        )
-        for il, ih, cl, ch in words
-    ]
+    words = np.empty((ids.shape[0], 8), dtype=np.uint32)
+    words[:, 0] = SEED_SCHEME_VERSION
+    words[:, 1] = int(run_seed) & _WORD
+    words[:, 2] = int(run_seed) >> 32
+    words[:, 3], words[:, 4] = _split_words(ids)
+    words[:, 5], words[:, 6] = _split_words(copies)
+    words[:, 7] = effect_key(effect)
+    # A uint32 row is the same entropy as the list of its ints, and about five times
+    # faster for SeedSequence to take in.
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(row))) for row in words]

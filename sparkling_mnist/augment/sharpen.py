@@ -68,13 +68,9 @@ class SharpenParams:
                 f"be >= 0 with a positive sum, got {weights}"
             )
         if not self.unsharp_radius > 0:
-            raise ValueError(
-                f"SharpenParams.unsharp_radius must be > 0, got {self.unsharp_radius}"
-            )
+            raise ValueError(f"SharpenParams.unsharp_radius must be > 0, got {self.unsharp_radius}")
         if self.unsharp_amount < 0:
-            raise ValueError(
-                f"SharpenParams.unsharp_amount must be >= 0, got {self.unsharp_amount}"
-            )
+            raise ValueError(f"SharpenParams.unsharp_amount must be >= 0, got {self.unsharp_amount}")
         if not 0 <= self.contrast_low < self.contrast_high <= 255:
             raise ValueError(
                 "SharpenParams needs 0 <= contrast_low < contrast_high <= 255, got "
@@ -125,12 +121,12 @@ def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatB
     pixels = images.shape[1] * images.shape[2]
     levels = np.arange(_GREY_LEVELS)
     row_base = (np.arange(n) * _GREY_LEVELS)[:, None]
-    src_counts = np.bincount(
-        (images.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS
-    ).reshape(n, _GREY_LEVELS)
-    ref_counts = np.bincount(
-        (references.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS
-    ).reshape(n, _GREY_LEVELS)
+    src_counts = np.bincount((images.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS).reshape(
+        n, _GREY_LEVELS
+    )
+    ref_counts = np.bincount((references.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS).reshape(
+        n, _GREY_LEVELS
+    )
     src_cum = np.cumsum(src_counts, axis=1)
     ref_cum = np.cumsum(ref_counts, axis=1)
 
@@ -148,7 +144,7 @@ def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatB
     query_cum = src_cum + (np.arange(n) * shift)[:, None]
     xp_shifted = xp_cum + row_of_level * shift
     # j: index of the last occupied reference level whose quantile is <= the query.
-    j = np.searchsorted(xp_shifted, query_cum.ravel(), side="right").reshape(n, -1) - 1
+    j = np.searchsorted(xp_shifted, query_cum.ravel(), side="left").reshape(n, -1) - 1
     q = src_cum / pixels
 
     first_b = first[:, None]
@@ -161,13 +157,9 @@ def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatB
     safe_span = np.where(span > 0, span, 1.0)
     slope = (fp[j_hi] - fp[j_lo]) / safe_span
     interpolated = np.where(q == xp[j_lo], fp[j_lo], slope * (q - xp[j_lo]) + fp[j_lo])
-    lut = np.where(
-        below, fp[first_b], np.where(at_or_above_end, fp[last_b], interpolated)
-    )
+    lut = np.where(below, fp[first_b], np.where(at_or_above_end, fp[last_b], interpolated))
 
-    matched: FloatBatch = np.take_along_axis(
-        lut, images.reshape(n, -1).astype(np.intp), axis=1
-    )
+    matched: FloatBatch = np.take_along_axis(lut, images.reshape(n, -1).astype(np.intp), axis=1)
     return matched.reshape(images.shape)
 
 
@@ -193,17 +185,11 @@ def sharpen_batch(
     out = to_uint8(interpolated)
     unsharp = modes == SharpenMode.UNSHARP
     if unsharp.any():
-        out[unsharp] = to_uint8(
-            unsharp_mask_batch(
-                interpolated[unsharp], params.unsharp_radius, params.unsharp_amount
-            )
-        )
+        out[unsharp] = to_uint8(unsharp_mask_batch(interpolated[unsharp], params.unsharp_radius, params.unsharp_amount))
     contrast = modes == SharpenMode.CONTRAST
     if contrast.any():
         out[contrast] = to_uint8(
-            contrast_stretch_batch(
-                interpolated[contrast], params.contrast_low, params.contrast_high
-            )
+            contrast_stretch_batch(interpolated[contrast], params.contrast_low, params.contrast_high)
         )
     match = modes == SharpenMode.MATCH
     if match.any():

@@ -96,9 +96,7 @@ def test_empty_ids_give_no_generators() -> None:
         ({"copy_index": 0.5}, ValueError, "copy_index must be an integer"),
     ],
 )
-def test_invalid_keys_are_rejected(
-    kwargs: dict[str, object], error: type[Exception], message: str
-) -> None:
+def test_invalid_keys_are_rejected(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
     arguments: dict[str, object] = {
         "run_seed": 1,
         "source_ids": np.array([1, 2, 3]),

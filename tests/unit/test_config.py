@@ -1,0 +1,118 @@
+from pathlib import Path
+
+import pytest
+
+from sparkling_mnist.config import (
+    CsvSource,
+    FashionMnistSource,
+    JobConfig,
+    MlxtendSource,
+    apply_overrides,
+    load_config,
+    validate_config,
+)
+from sparkling_mnist.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "conf").glob("*.yaml")))
+def test_shipped_configs_validate(name: str) -> None:
+    cfg = load_config(ROOT / "conf" / name)
+    assert isinstance(cfg, JobConfig)
+
+
+def test_local_config_is_the_embedded_default() -> None:
+    cfg = load_config(ROOT / "conf" / "local.yaml")
+    assert isinstance(cfg.source, MlxtendSource)
+    assert cfg.spark.master == "local[2]"
+    assert cfg.ingest.max_reject_fraction == 0.0
+
+
+def test_unknown_key_names_the_path_and_the_known_keys() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"split": {"valid_fraktion": 0.1}})
+    message = str(err.value)
+    assert "split.valid_fraktion: unknown key" in message
+    assert "valid_fraction" in message and "test_fraction" in message
+
+
+def test_unknown_key_inside_a_source_variant() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"source": {"format": "csv", "train": ["a.csv"], "heading": "yes"}})
+    assert "source.csv.heading: unknown key" in str(err.value)
+    assert "header" in str(err.value)
+
+
+def test_mistyped_value_names_the_path_and_the_value() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"ingest": {"max_reject_fraction": "lots"}})
+    assert "ingest.max_reject_fraction" in str(err.value)
+    assert "'lots'" in str(err.value)
+
+
+def test_out_of_range_and_unknown_format() -> None:
+    with pytest.raises(ConfigError, match=r"split.valid_fraction"):
+        validate_config({"split": {"valid_fraction": 1.5}})
+    with pytest.raises(ConfigError, match=r"source"):
+        validate_config({"source": {"format": "tiff"}})
+    with pytest.raises(ConfigError, match=r"valid_fraction \+ test_fraction"):
+        validate_config({"split": {"valid_fraction": 0.5, "test_fraction": 0.5}})
+
+
+def test_spark_conf_keys_must_be_spark_settings() -> None:
+    with pytest.raises(ConfigError, match=r"spark.conf.*spark\."):
+        validate_config({"spark": {"conf": {"driver.memory": "2g"}}})
+
+
+def test_overrides_are_parsed_as_yaml_and_validated() -> None:
+    raw = apply_overrides(
+        {"run": {"dir": "a"}},
+        [
+            "run.dir=runs/b",
+            "split.valid_fraction=0.25",
+            "baseline.params.hidden=[32, 16]",
+            "spark.conf.spark.sql.shuffle.partitions=3",
+            "source.format=fashion-mnist",
+        ],
+    )
+    cfg = validate_config(raw)
+    assert cfg.run.dir == "runs/b"
+    assert cfg.split.valid_fraction == 0.25
+    assert cfg.baseline.params["hidden"] == [32, 16]
+    assert cfg.spark.conf == {"spark.sql.shuffle.partitions": 3}
+    assert isinstance(cfg.source, FashionMnistSource)
+
+
+def test_bad_overrides() -> None:
+    with pytest.raises(ConfigError, match="expected key.path=value"):
+        apply_overrides({}, ["run.dir"])
+    with pytest.raises(ConfigError, match="run.dir is a value, not a section"):
+        apply_overrides({"run": {"dir": "x"}}, ["run.dir.deeper=1"])
+    with pytest.raises(ConfigError, match=r"run.sede: unknown key"):
+        load_config(ROOT / "conf" / "local.yaml", ["run.sede=3"])
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(listing)
+
+
+def test_config_is_frozen_and_fingerprints_are_stable() -> None:
+    cfg = validate_config({"source": {"format": "csv", "train": ["a.csv"]}})
+    assert isinstance(cfg.source, CsvSource)
+    with pytest.raises(ValueError, match="frozen"):
+        cfg.run.dir = "elsewhere"  # type: ignore[misc]
+    same = validate_config({"source": {"format": "csv", "train": ["a.csv"]}})
+    other = validate_config({"source": {"format": "csv", "train": ["b.csv"]}})
+    assert cfg.fingerprint("source") == same.fingerprint("source")
+    assert cfg.fingerprint("source") != other.fingerprint("source")
+    assert cfg.fingerprint("split") == other.fingerprint("split")
