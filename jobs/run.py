@@ -1,7 +1,11 @@
 """spark-submit entry point of `sparkling-mnist run` (same library function).
 
+    JAVA17_FLAGS="--add-opens=java.base/sun.net.www.protocol.http=ALL-UNNAMED \
+      --add-exports=java.base/sun.net.www.protocol.http=ALL-UNNAMED \
+      --add-opens=java.base/sun.net.www.protocol.https=ALL-UNNAMED \
+      --add-exports=java.base/sun.net.www.protocol.https=ALL-UNNAMED"
     spark-submit --master local[2] \
-      --conf "spark.driver.extraJavaOptions=--add-opens=java.base/sun.net.www.protocol.http=ALL-UNNAMED --add-exports=java.base/sun.net.www.protocol.http=ALL-UNNAMED --add-opens=java.base/sun.net.www.protocol.https=ALL-UNNAMED --add-exports=java.base/sun.net.www.protocol.https=ALL-UNNAMED" \
+      --conf "spark.driver.extraJavaOptions=$JAVA17_FLAGS" \
       jobs/run.py --config conf/local.yaml
 """
 

@@ -52,7 +52,10 @@ def train_baseline(cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, mo
 
     params = check_parameters(H2ODeepLearningEstimator, cfg.baseline.params, "baseline.params")
     params.setdefault("seed", cfg.run.seed)
-    frames = {split: images_to_h2o(hc, read_split(spark, run, split), f"images_{split}") for split in ("train", "valid", "test")}
+    frames = {
+        split: images_to_h2o(hc, read_split(spark, run, split), f"images_{split}")
+        for split in ("train", "valid", "test")
+    }
     model = H2ODeepLearningEstimator(model_id=model_id, **params)
     started = time.monotonic()
     model.train(x=list(PIXEL_COLUMNS), y="label", training_frame=frames["train"], validation_frame=frames["valid"])

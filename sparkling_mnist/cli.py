@@ -45,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument("--config", default="conf/local.yaml", help="YAML job config (default: %(default)s)")
-        cmd.add_argument(
-            "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value"
-        )
+        cmd.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
         cmd.add_argument(
             "--conf", action="append", default=[], metavar="spark.KEY=VALUE", help="a Spark/Sparkling Water setting"
         )

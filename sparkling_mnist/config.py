@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sparkling_mnist.errors import ConfigError
 
 Scalar = str | int | float | bool
-H2OParamValue = Scalar | list[Scalar] | list[list[Scalar]] | None
+H2OParamValue = Scalar | list[Any] | None  # lists: hidden layers, dropout ratios, ...
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -146,8 +146,7 @@ class SplitSettings(_Section):
     def _fractions_leave_training_rows(self) -> SplitSettings:
         if self.valid_fraction + self.test_fraction >= 1.0:
             raise ValueError(
-                f"valid_fraction + test_fraction must be below 1 "
-                f"(got {self.valid_fraction} + {self.test_fraction})"
+                f"valid_fraction + test_fraction must be below 1 (got {self.valid_fraction} + {self.test_fraction})"
             )
         return self
 
@@ -159,13 +158,18 @@ class IngestSettings(_Section):
     rows_per_batch: int = Field(20_000, gt=0, description="rows per Arrow batch sent to Spark")
 
 
+DEFAULT_BASELINE_PARAMS: dict[str, H2OParamValue] = {
+    "hidden": [200, 200],
+    "epochs": 10,
+    "activation": "RectifierWithDropout",
+}
+
+
 class BaselineSettings(_Section):
     """The raw-pixel H2O deep-learning classifier, parameters by their H2O names."""
 
     enabled: bool = True
-    params: dict[str, H2OParamValue] = Field(
-        default_factory=lambda: {"hidden": [200, 200], "epochs": 10, "activation": "RectifierWithDropout"}
-    )
+    params: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(DEFAULT_BASELINE_PARAMS))
 
 
 class JobConfig(_Section):
@@ -260,7 +264,7 @@ def _known_keys(loc: Sequence[Any]) -> list[str]:
         else:
             # A tag of a discriminated union (e.g. 'idx' under 'source').
             for cls in (MlxtendSource, IdxSource, FashionMnistSource, CsvSource, ParquetSource):
-                if cls.model_fields["format"].annotation.__args__[0] == part:
+                if get_args(cls.model_fields["format"].annotation)[0] == part:
                     model = cls
                     break
             else:

@@ -15,7 +15,7 @@ RESERVED = frozenset({"training_frame", "validation_frame", "response_column", "
 
 def estimator_parameters(estimator_cls: type) -> list[str]:
     """The parameter names the H2O estimator class accepts, from its constructor."""
-    signature = inspect.signature(estimator_cls.__init__)
+    signature = inspect.signature(estimator_cls)
     return sorted(
         name
         for name, param in signature.parameters.items()

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WIDE_ARROW_SCHEMA = pa.schema(
-    [pa.field("label", pa.int32())] + [pa.field(name, pa.int16()) for name in PIXEL_COLUMNS]
-)
+WIDE_ARROW_SCHEMA = pa.schema([pa.field("label", pa.int32())] + [pa.field(name, pa.int16()) for name in PIXEL_COLUMNS])
 
 
 def expand_pixel_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

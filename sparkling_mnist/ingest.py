@@ -21,7 +21,13 @@ from sparkling_mnist.data.records import RejectedRow
 from sparkling_mnist.data.sources import read_source, source_has_test_part
 from sparkling_mnist.errors import RejectThresholdError
 from sparkling_mnist.rundir import RunDir, write_json_atomic
-from sparkling_mnist.schema import IMAGE_ARROW_SCHEMA, REJECT_ARROW_SCHEMA, image_spark_schema, pixels_to_arrow, reject_spark_schema
+from sparkling_mnist.schema import (
+    IMAGE_ARROW_SCHEMA,
+    REJECT_ARROW_SCHEMA,
+    image_spark_schema,
+    pixels_to_arrow,
+    reject_spark_schema,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -124,4 +130,3 @@ def run_ingest(cfg: JobConfig, spark: SparkSession, run: RunDir) -> IngestCounts
 def read_split(spark: SparkSession, run: RunDir, split: str) -> DataFrame:
     """One split of the ingested images (id, label, pixels)."""
     return spark.read.parquet(str(run.split(split)))
-

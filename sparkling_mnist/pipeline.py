@@ -39,8 +39,10 @@ def _files_signature(paths: Sequence[str]) -> str:
 
 def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
     """The fingerprint of each stage: its own settings plus those of the stages it reads."""
-    ingest = cfg.fingerprint("source", "split", "ingest") + cfg.fingerprint("run") + _files_signature(
-        source_files(cfg.source)
+    ingest = (
+        cfg.fingerprint("source", "split", "ingest")
+        + cfg.fingerprint("run")
+        + _files_signature(source_files(cfg.source))
     )
     ingest = hashlib.sha256(ingest.encode()).hexdigest()[:16]
     baseline = hashlib.sha256((ingest + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]

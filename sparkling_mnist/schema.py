@@ -72,9 +72,7 @@ def pixels_to_arrow(pixels: np.ndarray) -> pa.BinaryArray:
     if flat.shape[1] != PIXELS:
         raise ValueError(f"pixels must have {PIXELS} values per row, got {flat.shape[1]}")
     offsets = np.arange(0, (len(flat) + 1) * PIXELS, PIXELS, dtype=np.int32)
-    return pa.BinaryArray.from_buffers(
-        pa.binary(), len(flat), [None, pa.py_buffer(offsets), pa.py_buffer(flat)]
-    )
+    return pa.BinaryArray.from_buffers(pa.binary(), len(flat), [None, pa.py_buffer(offsets), pa.py_buffer(flat)])
 
 
 def pixels_from_arrow(column: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -94,9 +94,7 @@ def rebind_flow_proxy_to_loopback(spark: SparkSession) -> None:
     log.info("h2o flow proxy bound to %s only", LOOPBACK)
 
 
-def resolve_spark_conf(
-    cfg: JobConfig, cli_conf: Mapping[str, str], launched: Mapping[str, str]
-) -> dict[str, str]:
+def resolve_spark_conf(cfg: JobConfig, cli_conf: Mapping[str, str], launched: Mapping[str, str]) -> dict[str, str]:
     """Compute the settings to give the SparkSession builder. Pure: no JVM needed.
 
     Precedence, lowest first: our defaults, the YAML's `spark.conf`, `--conf` on our

@@ -24,7 +24,9 @@ def make_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def write_idx_pair(folder: Path, images: np.ndarray, labels: np.ndarray, name: str, gz: bool = True) -> tuple[Path, Path]:
+def write_idx_pair(
+    folder: Path, images: np.ndarray, labels: np.ndarray, name: str, gz: bool = True
+) -> tuple[Path, Path]:
     """Write images and labels as an IDX pair (gzip unless told otherwise)."""
     suffix = ".gz" if gz else ""
     image_path = folder / f"{name}-images-idx3-ubyte{suffix}"

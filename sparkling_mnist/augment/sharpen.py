@@ -144,9 +144,11 @@ def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatB
     query_cum = src_cum + (np.arange(n) * shift)[:, None]
     xp_shifted = xp_cum + row_of_level * shift
     # j: index of the last occupied reference level whose quantile is <= the query.
-    j = np.searchsorted(xp_shifted, query_cum.ravel(), side="left").reshape(n, -1) - 1
+    j = np.searchsorted(xp_shifted, query_cum.ravel(), side="right").reshape(n, -1) - 1
     q = src_cum / pixels
 
+    # np.interp's rules: left of the first point -> its value; at or past the last
+    # -> the last value; on a point -> that value; else slope * (q - xp[j]) + fp[j].
     first_b = first[:, None]
     last_b = last[:, None]
     below = j < first_b

@@ -31,8 +31,6 @@ def read_source_bytes(path: str) -> bytes:
     try:
         return gzip.decompress(data)
     except EOFError as exc:
-        raise InputDataError(
-            f"{path}: truncated gzip stream ({len(data)} compressed bytes): {exc}"
-        ) from None
+        raise InputDataError(f"{path}: truncated gzip stream ({len(data)} compressed bytes): {exc}") from None
     except (gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise InputDataError(f"{path}: corrupt gzip stream: {exc}") from None

@@ -20,9 +20,7 @@ def _check_columns(table: pa.Table, path: str) -> None:
     expected = ", ".join(f"{name}: {kind}" for name, kind in REQUIRED.items())
     missing = [name for name in REQUIRED if name not in table.column_names]
     if missing:
-        raise InputDataError(
-            f"{path}: missing column(s) {missing}; expected {expected} (and optionally split: string)"
-        )
+        raise InputDataError(f"{path}: missing column(s) {missing}; expected {expected} (and optionally split: string)")
     types = {name: table.schema.field(name).type for name in REQUIRED}
     wrong = [
         f"{name} is {types[name]}"
@@ -66,15 +64,15 @@ def read_parquet_file(path: str, part: Part, limit: int | None = None) -> Source
         splits = pc.cast(table.column("split"), pa.string()).to_numpy(zero_copy_only=False)
 
     reasons: dict[int, str] = {}
-    for i in np.flatnonzero(pc.is_null(table.column("id")).to_numpy(zero_copy_only=False)):
-        reasons.setdefault(int(i), "id is null (expected a unique integer)")
-    for i in np.flatnonzero(lengths != PIXELS):
-        got = "null" if lengths[i] < 0 else f"{int(lengths[i])} bytes"
-        reasons.setdefault(int(i), f"pixels is {got}, expected {PIXELS} bytes")
+    for row in np.flatnonzero(pc.is_null(table.column("id")).to_numpy(zero_copy_only=False)).tolist():
+        reasons.setdefault(row, "id is null (expected a unique integer)")
+    for row in np.flatnonzero(lengths != PIXELS).tolist():
+        got = "null" if lengths[row] < 0 else f"{int(lengths[row])} bytes"
+        reasons.setdefault(row, f"pixels is {got}, expected {PIXELS} bytes")
     if splits is not None:
-        for i, value in enumerate(splits):
+        for row, value in enumerate(splits.tolist()):
             if value is not None and value not in SPLITS:
-                reasons.setdefault(i, f"split {value!r} is not one of {', '.join(SPLITS)}")
+                reasons.setdefault(row, f"split {value!r} is not one of {', '.join(SPLITS)}")
 
     pixels_list = pixels_col.to_pylist()
     rejects = [

@@ -9,6 +9,7 @@ SPLIT_SEED_SALT = 0x5EED_5B11
 
 def assign_splits(
     ids: np.ndarray,
+    *,
     in_test_part: np.ndarray,
     given: np.ndarray,
     valid_fraction: float,

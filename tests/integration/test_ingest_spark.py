@@ -32,8 +32,11 @@ def test_idx_source_is_split_and_written_exactly(jvm_session: SparkH2OSession, t
     test_images, test_labels = make_images(20, seed=2)
     train = write_idx_pair(tmp_path, images, labels, "train")
     test = write_idx_pair(tmp_path, test_images, test_labels, "t10k", gz=False)
-    source = {"format": "idx", "train": {"images": str(train[0]), "labels": str(train[1])},
-              "test": {"images": str(test[0]), "labels": str(test[1])}}
+    source = {
+        "format": "idx",
+        "train": {"images": str(train[0]), "labels": str(train[1])},
+        "test": {"images": str(test[0]), "labels": str(test[1])},
+    }
     cfg = make_config(tmp_path / "run", source=source, split={"valid_fraction": 0.25})
     run = RunDir.at(cfg.run.dir)
     counts = run_ingest(cfg, jvm_session.spark, run)
@@ -58,7 +61,7 @@ def test_bad_rows_go_to_rejects_and_the_job_fails_above_the_threshold(
 ) -> None:
     images, labels = make_images(30, seed=3)
     lines = csv_lines(images, labels)
-    lines[4] = ",".join(lines[4].split(",")[:-1] + ["15"])  # label outside 0-9
+    lines[4] = ",".join([*lines[4].split(",")[:-1], "15"])  # label outside 0-9
     lines[9] = "1,2,3"  # wrong width
     path = write_csv(tmp_path / "train.csv", lines, header=True)
     source = {"format": "csv", "train": [str(path)]}

@@ -36,7 +36,10 @@ def test_counts_add_up_and_ids_are_stable() -> None:
     counts = result.counts
     assert counts.read == 32 and counts.accepted == 28 and counts.rejected == 4
     assert counts.read == counts.accepted + counts.rejected
-    assert counts.per_file == {"f": {"read": 21, "accepted": 18, "rejected": 3}, "t": {"read": 11, "accepted": 10, "rejected": 1}}
+    assert counts.per_file == {
+        "f": {"read": 21, "accepted": 18, "rejected": 3},
+        "t": {"read": 11, "accepted": 10, "rejected": 1},
+    }
     assert counts.reject_reasons == {"label out of range": 2, "wrong row width": 2}
     # ids: row number - 1, offset by the rows of the files before (21 in "f").
     assert 3 not in result.ids.tolist() and result.ids.max() == 21 + 9
@@ -47,17 +50,19 @@ def test_split_is_deterministic_and_independent_of_input_order() -> None:
     ids = np.arange(100, dtype=np.int64)
     kwargs = {"valid_fraction": 0.2, "test_fraction": 0.1, "seed": 7, "source_has_test": False}
     given = np.full(100, None, dtype=object)
-    first = assign_splits(ids, np.zeros(100, bool), given, **kwargs)  # type: ignore[arg-type]
+    first = assign_splits(ids, in_test_part=np.zeros(100, bool), given=given, **kwargs)  # type: ignore[arg-type]
     order = np.random.default_rng(0).permutation(100)
-    shuffled = assign_splits(ids[order], np.zeros(100, bool), given, **kwargs)  # type: ignore[arg-type]
+    shuffled = assign_splits(ids[order], in_test_part=np.zeros(100, bool), given=given, **kwargs)  # type: ignore[arg-type]
     np.testing.assert_array_equal(first[order], shuffled)
     assert (first == "valid").sum() == 20 and (first == "test").sum() == 10
-    other_seed = assign_splits(ids, np.zeros(100, bool), given, 0.2, 0.1, 8, False)
+    other_seed = assign_splits(ids, **(kwargs | {"seed": 8}), in_test_part=np.zeros(100, bool), given=given)  # type: ignore[arg-type]
     assert not np.array_equal(first, other_seed)
 
 
 def test_reject_threshold() -> None:
-    counts = IngestCounts(read=100, accepted=98, rejected=2, per_split={}, per_file={}, reject_reasons={"label out of range": 2})
+    counts = IngestCounts(
+        read=100, accepted=98, rejected=2, per_split={}, per_file={}, reject_reasons={"label out of range": 2}
+    )
     check_reject_fraction(counts, 0.05, "rejects/")
     with pytest.raises(RejectThresholdError) as err:
         check_reject_fraction(counts, 0.0, "runs/x/data/rejects")

@@ -85,9 +85,9 @@ def test_overrides_are_parsed_as_yaml_and_validated() -> None:
 
 
 def test_bad_overrides() -> None:
-    with pytest.raises(ConfigError, match="expected key.path=value"):
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         apply_overrides({}, ["run.dir"])
-    with pytest.raises(ConfigError, match="run.dir is a value, not a section"):
+    with pytest.raises(ConfigError, match=r"run\.dir is a value, not a section"):
         apply_overrides({"run": {"dir": "x"}}, ["run.dir.deeper=1"])
     with pytest.raises(ConfigError, match=r"run.sede: unknown key"):
         load_config(ROOT / "conf" / "local.yaml", ["run.sede=3"])

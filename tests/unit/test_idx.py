@@ -28,7 +28,7 @@ def test_limit_reads_a_prefix(tmp_path: Path) -> None:
 
 
 def test_truncated_image_file_names_file_and_offset(tmp_path: Path) -> None:
-    images, labels = make_images(4)
+    images, _ = make_images(4)
     data = encode_idx(images)[:-100]
     path = tmp_path / "imgs.idx"
     path.write_bytes(data)
@@ -86,7 +86,7 @@ def test_swapped_files_bad_magic_and_wrong_size(tmp_path: Path) -> None:
 
 def test_empty_missing_and_zero_count_files(tmp_path: Path) -> None:
     images, labels = make_images(3)
-    image_path, label_path = write_idx_pair(tmp_path, images, labels, "x")
+    _, label_path = write_idx_pair(tmp_path, images, labels, "x")
     empty = tmp_path / "empty.gz"
     empty.write_bytes(b"")
     with pytest.raises(InputDataError, match=rf"{empty}: file is empty"):

@@ -27,7 +27,7 @@ def test_reads_our_schema_and_keeps_ids(tmp_path: Path) -> None:
 
 
 def test_row_problems_are_rejected_and_kept(tmp_path: Path) -> None:
-    images, labels = make_images(5)
+    images, _ = make_images(5)
     pixels: list[bytes | None] = [row.tobytes() for row in images]
     pixels[1] = pixels[1][:700]  # type: ignore[index]
     pixels[2] = None
@@ -50,7 +50,7 @@ def test_row_problems_are_rejected_and_kept(tmp_path: Path) -> None:
 
 
 def test_duplicate_ids_are_rejected_across_files_and_splits_are_honoured(tmp_path: Path) -> None:
-    images, labels = make_images(4)
+    images, _ = make_images(4)
     pixels = [row.tobytes() for row in images]
     a = _write(tmp_path / "a.parquet", id=[1, 2], label=[0, 1], pixels=pixels[:2], split=["test", None])
     b = _write(tmp_path / "b.parquet", id=[2, 3], label=[2, 3], pixels=pixels[2:], split=[None, None])
@@ -79,6 +79,11 @@ def test_missing_columns_wrong_types_and_missing_file(tmp_path: Path) -> None:
     junk.write_bytes(b"not parquet at all")
     with pytest.raises(InputDataError, match="not a readable Parquet file"):
         read_parquet_file(str(junk), "train")
-    empty = _write(tmp_path / "e.parquet", id=pa.array([], pa.int64()), label=pa.array([], pa.int64()), pixels=pa.array([], pa.binary()))
+    empty = _write(
+        tmp_path / "e.parquet",
+        id=pa.array([], pa.int64()),
+        label=pa.array([], pa.int64()),
+        pixels=pa.array([], pa.binary()),
+    )
     with pytest.raises(InputDataError, match="holds no rows"):
         read_parquet_file(str(empty), "train")

@@ -29,7 +29,9 @@ def test_bad_pixel_columns() -> None:
 
 def test_expand_pixel_batch_gives_784_numeric_columns() -> None:
     images, labels = make_images(4)
-    batch = pa.RecordBatch.from_arrays([pa.array(labels.astype(np.int32)), pixels_to_arrow(images)], names=["label", "pixels"])
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(labels.astype(np.int32)), pixels_to_arrow(images)], names=["label", "pixels"]
+    )
     wide = expand_pixel_batch(batch)
     assert wide.schema.names == ["label", *PIXEL_COLUMNS]
     np.testing.assert_array_equal(wide.column("px400").to_numpy(), images.reshape(4, 784)[:, 400])

@@ -29,14 +29,22 @@ def test_precedence_yaml_then_cli_then_spark_submit() -> None:
         {
             "spark": {
                 "master": "local[2]",
-                "conf": {"spark.executor.memory": "2g", "spark.ui.enabled": False, "spark.executor.extraJavaOptions": "-Xss4m"},
+                "conf": {
+                    "spark.executor.memory": "2g",
+                    "spark.ui.enabled": False,
+                    "spark.executor.extraJavaOptions": "-Xss4m",
+                },
             }
         }
     )
     conf = resolve_spark_conf(cfg, {"spark.executor.memory": "3g"}, {})
     assert conf["spark.executor.memory"] == "3g" and conf["spark.ui.enabled"] == "false"
     assert conf["spark.executor.extraJavaOptions"].split() == ["-Xss4m", *JAVA17_FLAGS]
-    launched = {"spark.master": "spark://h:7077", "spark.executor.memory": "8g", "spark.driver.extraJavaOptions": " ".join(JAVA17_FLAGS)}
+    launched = {
+        "spark.master": "spark://h:7077",
+        "spark.executor.memory": "8g",
+        "spark.driver.extraJavaOptions": " ".join(JAVA17_FLAGS),
+    }
     conf = resolve_spark_conf(cfg, {"spark.executor.memory": "3g"}, launched)
     assert "spark.master" not in conf and "spark.executor.memory" not in conf
     assert conf["spark.driver.extraJavaOptions"].split() == list(JAVA17_FLAGS)
@@ -44,7 +52,10 @@ def test_precedence_yaml_then_cli_then_spark_submit() -> None:
 
 def test_extra_h2o_arguments_keep_the_loopback_flags() -> None:
     cfg = validate_config({"spark": {"master": "local[1]", "conf": {"spark.ext.h2o.extra.properties": "-nthreads 1"}}})
-    assert resolve_spark_conf(cfg, {}, {})["spark.ext.h2o.extra.properties"] == "-ip 127.0.0.1 -web_ip 127.0.0.1 -nthreads 1"
+    assert (
+        resolve_spark_conf(cfg, {}, {})["spark.ext.h2o.extra.properties"]
+        == "-ip 127.0.0.1 -web_ip 127.0.0.1 -nthreads 1"
+    )
 
 
 @pytest.mark.parametrize("key", ["spark.dynamicAllocation.enabled", "spark.speculation"])
