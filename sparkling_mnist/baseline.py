@@ -18,7 +18,7 @@ from sparkling_mnist.evaluate import classification_summary
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.ingest import read_split
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,6 +39,61 @@ def evaluate_h2o_classifier(model: Any, frame: Any) -> dict[str, Any]:
     return classification_summary(np.asarray(truth), np.asarray(predicted), logloss)
 
 
+def train_deep_learning_classifier(
+    model_id: str,
+    params: dict[str, Any],
+    x: list[str],
+    frames: dict[str, Any],
+    features: str,
+) -> dict[str, Any]:
+    """Train an H2O deep-learning classifier on `frames["train"]` and evaluate it.
+
+    Args:
+        model_id: the H2O key of the model.
+        params: checked H2ODeepLearningEstimator parameters.
+        x: input columns.
+        frames: H2OFrames "train", "valid", "test", each with a categorical `label`.
+        features: what `x` is, for the metrics ("raw pixels (784)").
+
+    Returns:
+        A metrics section: ids, parameters, timings, and error/logloss/confusion per split.
+    """
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    model = H2ODeepLearningEstimator(model_id=model_id, **params)
+    started = time.monotonic()
+    model.train(x=x, y="label", training_frame=frames["train"], validation_frame=frames["valid"])
+    seconds = time.monotonic() - started
+    rows = frames["train"].nrows
+    log.info("%s: trained on %d rows x %d inputs in %.1f s", model_id, rows, len(x), seconds)
+    result: dict[str, Any] = {
+        "model_id": model_id,
+        "algorithm": "deeplearning",
+        "features": features,
+        "params": params,
+        "train_rows": rows,
+        "train_seconds": round(seconds, 2),
+        "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1]),
+    }
+    for split in ("valid", "test"):
+        result[split] = evaluate_h2o_classifier(model, frames[split])
+        log.info("%s: %s error %.4f, logloss %.4f", model_id, split, result[split]["error"], result[split]["logloss"])
+    return result
+
+
+def classifier_parameters(cfg: JobConfig) -> dict[str, Any]:
+    """The baseline's checked parameters, with the run seed unless one is given.
+
+    Raises:
+        H2OParameterError: a parameter in `baseline.params` is not one of H2O's.
+    """
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    params = check_parameters(H2ODeepLearningEstimator, cfg.baseline.params, "baseline.params")
+    params.setdefault("seed", cfg.run.seed)
+    return params
+
+
 def train_baseline(cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, model_id: str) -> dict[str, Any]:
     """Train the raw-pixel deep-learning classifier and evaluate it on valid and test.
 
@@ -48,30 +103,6 @@ def train_baseline(cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, mo
     Raises:
         H2OParameterError: a parameter in `baseline.params` is not one of H2O's.
     """
-    from h2o.estimators import H2ODeepLearningEstimator
-
-    params = check_parameters(H2ODeepLearningEstimator, cfg.baseline.params, "baseline.params")
-    params.setdefault("seed", cfg.run.seed)
-    frames = {
-        split: images_to_h2o(hc, read_split(spark, run, split), f"images_{split}")
-        for split in ("train", "valid", "test")
-    }
-    model = H2ODeepLearningEstimator(model_id=model_id, **params)
-    started = time.monotonic()
-    model.train(x=list(PIXEL_COLUMNS), y="label", training_frame=frames["train"], validation_frame=frames["valid"])
-    seconds = time.monotonic() - started
-    rows = frames["train"].nrows
-    log.info("baseline: trained %s on %d rows in %.1f s", model_id, rows, seconds)
-    result: dict[str, Any] = {
-        "model_id": model_id,
-        "algorithm": "deeplearning",
-        "features": "raw pixels (784)",
-        "params": params,
-        "train_rows": rows,
-        "train_seconds": round(seconds, 2),
-        "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1]),
-    }
-    for split in ("valid", "test"):
-        result[split] = evaluate_h2o_classifier(model, frames[split])
-        log.info("baseline: %s error %.4f, logloss %.4f", split, result[split]["error"], result[split]["logloss"])
-    return result
+    params = classifier_parameters(cfg)
+    frames = {split: images_to_h2o(hc, read_split(spark, run, split), f"images_{split}") for split in SPLITS}
+    return train_deep_learning_classifier(model_id, params, list(PIXEL_COLUMNS), frames, "raw pixels (784)")

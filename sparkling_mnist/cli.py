@@ -3,7 +3,9 @@
 
     sparkling-mnist run --config conf/local.yaml
     sparkling-mnist ingest --config conf/fashion-mnist.yaml --set run.dir=runs/fashion
+    sparkling-mnist augment --config conf/local.yaml --set augment.copies=2
     sparkling-mnist train-baseline --config conf/local.yaml --conf spark.driver.memory=4g
+    sparkling-mnist export-keras --run runs/local --model models/AE200_... --out ae200.keras --layer 0
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ from collections.abc import Sequence
 from sparkling_mnist import __version__
 from sparkling_mnist.config import load_config
 from sparkling_mnist.errors import ConfigError, SparklingMnistError
+from sparkling_mnist.export.cli import COMMAND as EXPORT_COMMAND
+from sparkling_mnist.export.cli import add_export_parser, run_export
 from sparkling_mnist.pipeline import run_stages
 
 log = logging.getLogger("sparkling_mnist")
 
 COMMANDS = {
     "ingest": (["ingest"], "read, validate and split the source into Parquet under the run dir"),
+    "augment": (["augment"], "augment the train split with the configured effects on the executors (needs ingest)"),
     "train-baseline": (["baseline"], "train the raw-pixel H2O deep-learning classifier (needs ingest)"),
+    "features": (["features"], "train the autoencoders and write their joined deep features (needs ingest)"),
+    "train-features-classifier": (
+        ["features_classifier"],
+        "the baseline's classifier on the autoencoder features, compared with raw pixels",
+    ),
     "run": (["all"], "the main job: every stage the config enables, resuming finished ones"),
 }
 
@@ -51,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--force", action="store_true", help="rerun stages even when they are done")
         cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_export_parser(sub)
     return parser
 
 
@@ -70,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand. Returns the exit code: 0 done, 2 a problem the user can fix."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    if args.command == EXPORT_COMMAND:
+        return run_export(args)
     stages, _ = COMMANDS[args.command]
     try:
         cfg = load_config(args.config, args.set)

@@ -7,15 +7,32 @@ raw YAML before validation, so they are checked exactly like the file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_type_hints
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sparkling_mnist.augment import (
+    EFFECTS,
+    All2Params,
+    AllParams,
+    BlotchesParams,
+    BoldParams,
+    DilateParams,
+    ErodeDilateParams,
+    ErodeParams,
+    RotateParams,
+    ScratchesParams,
+    ShiftParams,
+    WarpParams,
+    known_effects,
+)
+from sparkling_mnist.augment_arrow import MAX_COPIES
 from sparkling_mnist.errors import ConfigError
 
 Scalar = str | int | float | bool
@@ -172,6 +189,182 @@ class BaselineSettings(_Section):
     params: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(DEFAULT_BASELINE_PARAMS))
 
 
+def _known_effect(name: str) -> str:
+    if name not in EFFECTS:
+        raise ValueError(f"unknown effect {name!r}; known effects: {', '.join(known_effects())}")
+    return name
+
+
+EffectName = Annotated[str, AfterValidator(_known_effect)]
+
+
+class EffectParamsSettings(_Section):
+    """Per-effect settings, by effect name; each maps onto that effect's frozen dataclass.
+
+    Give only what differs from the recipe's defaults, nested as in the dataclass:
+    `rotate: {sigma_degrees: 6, sharpen: {unsharp_amount: 1.5}}`. Unknown fields are
+    errors naming the key path; out-of-range values fail with the dataclass's message.
+    """
+
+    rotate: RotateParams = Field(default_factory=RotateParams)
+    warp: WarpParams = Field(default_factory=WarpParams)
+    shift: ShiftParams = Field(default_factory=ShiftParams)
+    bold: BoldParams = Field(default_factory=BoldParams)
+    dilate: DilateParams = Field(default_factory=DilateParams)
+    erode: ErodeParams = Field(default_factory=ErodeParams)
+    erodedilate: ErodeDilateParams = Field(default_factory=ErodeDilateParams)
+    scratches: ScratchesParams = Field(default_factory=ScratchesParams)
+    blotches: BlotchesParams = Field(default_factory=BlotchesParams)
+    all: AllParams = Field(default_factory=AllParams)
+    all2: All2Params = Field(default_factory=All2Params)
+
+    def for_effect(self, name: str) -> object:
+        """The settings dataclass of effect `name` (an instance of `effect_params_type(name)`)."""
+        params: object = getattr(self, name)
+        return params
+
+
+class AugmentSettings(_Section):
+    """Augmentation of the train split on the executors (never valid or test).
+
+    Every effect in `effects` makes `copies` augmented rows of every training image,
+    so the stage writes `rows_in * len(effects) * copies` rows. Copy `k` of effect `e`
+    of source image `s` depends only on (run.seed, s, k, e).
+    """
+
+    enabled: bool = Field(False, description="whether `run` includes the augment stage")
+    effects: list[EffectName] = Field(
+        default_factory=lambda: list(EFFECTS), min_length=1, description="effect names, each applied to every image"
+    )
+    copies: int = Field(1, ge=1, le=MAX_COPIES, description="copies per source image per effect")
+    params: EffectParamsSettings = Field(default_factory=EffectParamsSettings)
+    rows_per_batch: int = Field(8192, gt=0, description="rows per Arrow batch handed to the effects")
+    partitions: int | None = Field(
+        None, gt=0, description="tasks the train split is dealt over evenly; default: one per core"
+    )
+
+    def output_settings(self) -> dict[str, Any]:
+        """The settings the augmented rows depend on, as JSON-ready data (for fingerprints).
+
+        Leaves out `enabled`, `rows_per_batch` and `partitions`: they change whether and
+        how the rows are computed, never their bytes, so tuning them reruns nothing.
+        """
+        return self.model_dump(mode="json", exclude={"enabled", "rows_per_batch", "partitions"})
+
+    @field_validator("effects")
+    @classmethod
+    def _no_repeats(cls, effects: list[str]) -> list[str]:
+        repeated = sorted({name for name in effects if effects.count(name) > 1})
+        if repeated:
+            raise ValueError(f"each effect may appear once (repeated: {', '.join(repeated)}); raise `copies` instead")
+        return effects
+
+
+RECIPE_AUTOENCODERS: list[dict[str, Any]] = [
+    {"name": "AE200", "hidden": 200, "params": {"input_dropout_ratio": 0.3, "l2": 1e-4}},
+    {"name": "AE32", "hidden": 32, "params": {"input_dropout_ratio": 0.1, "l2": 1e-5}},
+    {"name": "AE768", "hidden": "nonconstant", "params": {"input_dropout_ratio": 0.3, "l2": 1e-4}},
+    {"name": "AE128", "hidden": 128, "input": "AE768", "params": {"input_dropout_ratio": 0.0, "l2": 1e-5}},
+]
+RECIPE_AUTOENCODER_PARAMS: dict[str, H2OParamValue] = {
+    "activation": "Tanh",
+    "epochs": 20,
+    "train_samples_per_iteration": 0,
+}
+
+
+class AutoencoderSpec(_Section):
+    """One autoencoder: a single hidden layer over the pixels or another one's features.
+
+    `hidden: nonconstant` sizes the layer to the number of non-constant input columns
+    in the training data (768 in the recipe's data). `params` are
+    H2ODeepLearningEstimator parameters by their H2O names; they are merged over the
+    section's `defaults`.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$")
+    hidden: Annotated[int, Field(gt=0)] | Literal["nonconstant"]
+    input: str = "pixels"
+    params: dict[str, H2OParamValue] = Field(default_factory=dict)
+
+
+class FeaturesSettings(_Section):
+    """Autoencoder features: which autoencoders, stacked how, and which are joined.
+
+    `use` names the autoencoders whose hidden layers form the feature table (default:
+    every autoencoder no other one stacks on: AE200 + AE32 + AE128 = 360 columns).
+    """
+
+    enabled: bool = True
+    defaults: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(RECIPE_AUTOENCODER_PARAMS))
+    autoencoders: list[AutoencoderSpec] = Field(
+        default_factory=lambda: [AutoencoderSpec.model_validate(spec) for spec in RECIPE_AUTOENCODERS]
+    )
+    use: list[str] | None = None
+    passthrough: list[str] = Field(default_factory=list, description="pixel columns (px0..px783) kept beside")
+    include_augmented: bool = Field(True, description="train the autoencoders on augmented rows too, when present")
+    compare: bool = Field(True, description="train the baseline's classifier on the features too")
+
+    @model_validator(mode="after")
+    def _graph_is_sound(self) -> FeaturesSettings:
+        names = [spec.name for spec in self.autoencoders]
+        if not names:
+            raise ValueError("autoencoders: at least one is needed")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"autoencoders: names must be unique, repeated: {duplicates}")
+        for index, spec in enumerate(self.autoencoders):
+            if spec.input != "pixels" and spec.input not in names:
+                raise ValueError(
+                    f"autoencoders[{index}] ({spec.name}) stacks on {spec.input!r}, which is neither "
+                    f"'pixels' nor an autoencoder ({', '.join(names)})"
+                )
+        self.ordered()  # raises on a cycle
+        for name in self.use or []:
+            if name not in names:
+                raise ValueError(f"use: {name!r} is not an autoencoder ({', '.join(names)})")
+        if self.use == []:
+            raise ValueError("use: the feature set has no columns; name at least one autoencoder")
+        pixel_names = {f"px{i}" for i in range(784)}
+        bad = [name for name in self.passthrough if name not in pixel_names]
+        if bad:
+            raise ValueError(f"passthrough: {bad} are not pixel columns (px0..px783)")
+        return self
+
+    def ordered(self) -> list[AutoencoderSpec]:
+        """The specs in dependency order (inputs first), each with `defaults` merged in.
+
+        Raises:
+            ValueError: the stacking has a cycle (names it).
+        """
+        by_name = {spec.name: spec for spec in self.autoencoders}
+        done: list[AutoencoderSpec] = []
+        visiting: list[str] = []
+
+        def visit(spec: AutoencoderSpec) -> None:
+            if spec in done:
+                return
+            if spec.name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(spec.name) :], spec.name])
+                raise ValueError(f"autoencoders: circular stacking {cycle}")
+            visiting.append(spec.name)
+            if spec.input in by_name:
+                visit(by_name[spec.input])
+            visiting.pop()
+            done.append(spec)
+
+        for spec in self.autoencoders:
+            visit(spec)
+        return [spec.model_copy(update={"params": {**self.defaults, **spec.params}}) for spec in done]
+
+    def used(self) -> list[str]:
+        """The autoencoders whose hidden layers are joined into the feature table."""
+        if self.use is not None:
+            return list(self.use)
+        stacked_on = {spec.input for spec in self.autoencoders}
+        return [spec.name for spec in self.autoencoders if spec.name not in stacked_on]
+
+
 class JobConfig(_Section):
     """The whole job configuration."""
 
@@ -182,6 +375,8 @@ class JobConfig(_Section):
     split: SplitSettings = Field(default_factory=SplitSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)
+    augment: AugmentSettings = Field(default_factory=AugmentSettings)
+    features: FeaturesSettings = Field(default_factory=FeaturesSettings)
 
     def h2o_log_dir(self) -> str:
         """The H2O log directory: configured, or under the run directory."""
@@ -234,17 +429,28 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
     return result
 
 
+def _key_path(loc: Sequence[str | int]) -> str:
+    """`('augment', 'effects', 2)` -> `augment.effects[2]`."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path
+
+
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"invalid configuration in {source}:"]
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"])
-        if err["type"] == "extra_forbidden":
+        loc = _key_path(err["loc"])
+        # Pydantic reports an unknown key of a model as extra_forbidden and of a
+        # dataclass (the effect settings) as an unexpected keyword argument.
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             known = _known_keys(err["loc"][:-1])
             lines.append(f"  {loc}: unknown key (known keys here: {', '.join(known)})")
             continue
         got = err.get("input")
         shown = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"  {loc}: {err['msg']}{shown}")
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc}: {message}{shown}")
     return "\n".join(lines)
 
 
@@ -252,6 +458,9 @@ def _known_keys(loc: Sequence[Any]) -> list[str]:
     """The field names of the section at `loc`, for 'unknown key' messages."""
     model: Any = JobConfig
     for part in loc:
+        if dataclasses.is_dataclass(model) and isinstance(part, str):
+            model = get_type_hints(model).get(part)
+            continue
         fields = getattr(model, "model_fields", None)
         if fields is None or not isinstance(part, str):
             return []
@@ -269,6 +478,8 @@ def _known_keys(loc: Sequence[Any]) -> list[str]:
                     break
             else:
                 return []
+    if dataclasses.is_dataclass(model):
+        return sorted(field.name for field in dataclasses.fields(model))
     fields = getattr(model, "model_fields", None)
     return sorted(fields) if fields else []
 

@@ -32,3 +32,10 @@ class StageError(SparklingMnistError):
 
 class H2OParameterError(ConfigError):
     """An H2O estimator parameter in the config is not a parameter of that estimator."""
+
+
+class ExportError(SparklingMnistError):
+    """A model cannot be exported exactly, or the export does not reproduce H2O.
+
+    The message names the model and the setting to change, or the measured difference.
+    """

@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WIDE_ARROW_SCHEMA = pa.schema([pa.field("label", pa.int32())] + [pa.field(name, pa.int16()) for name in PIXEL_COLUMNS])
+WIDE_ARROW_SCHEMA = pa.schema(
+    [pa.field("id", pa.int64()), pa.field("label", pa.int32())] + [pa.field(name, pa.int16()) for name in PIXEL_COLUMNS]
+)
 
 
 def expand_pixel_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """One Arrow batch of (label, pixels) -> label plus 784 int16 pixel columns. Pure."""
+    """One Arrow batch of (id, label, pixels) -> id, label and 784 int16 pixel columns. Pure."""
     pixels = pixels_from_arrow(batch.column("pixels")).astype(np.int16)
-    columns: list[pa.Array] = [batch.column("label").cast(pa.int32())]
+    columns: list[pa.Array] = [batch.column("id").cast(pa.int64()), batch.column("label").cast(pa.int32())]
     columns.extend(pa.array(pixels[:, i]) for i in range(pixels.shape[1]))
     return pa.RecordBatch.from_arrays(columns, schema=WIDE_ARROW_SCHEMA)
 
@@ -39,18 +41,18 @@ def _expand_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBa
 
 
 def wide_images(images: DataFrame) -> DataFrame:
-    """The label and one numeric column per pixel (px0..px783), computed on the executors."""
+    """Id, label and one numeric column per pixel (px0..px783), computed on the executors."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return images.select("label", "pixels").mapInArrow(_expand_partition, from_arrow_schema(WIDE_ARROW_SCHEMA))
+    return images.select("id", "label", "pixels").mapInArrow(_expand_partition, from_arrow_schema(WIDE_ARROW_SCHEMA))
 
 
 def images_to_h2o(hc: Any, images: DataFrame, name: str) -> Any:
-    """Convert image rows to an H2OFrame with 784 pixel columns and a categorical label.
+    """Convert image rows to an H2OFrame: `id`, a categorical `label`, 784 pixel columns.
 
     Args:
         hc: the H2OContext.
-        images: rows with at least `label` and `pixels`.
+        images: rows with at least `id`, `label` and `pixels`.
         name: the H2O key of the frame (replaced if it exists).
     """
     started = time.monotonic()

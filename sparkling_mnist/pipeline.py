@@ -5,6 +5,7 @@ from the same inputs (its fingerprint), so a rerun resumes where the last one st
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -12,17 +13,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sparkling_mnist.augment_spark import run_augment
+from sparkling_mnist.autoencoders import feature_columns
 from sparkling_mnist.baseline import train_baseline
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.data.sources import source_files
 from sparkling_mnist.errors import StageError
+from sparkling_mnist.feature_classifier import compare_with_baseline, train_features_classifier
+from sparkling_mnist.features import autoencoder_fingerprints, build_features, check_features_parameters
 from sparkling_mnist.ingest import run_ingest
 from sparkling_mnist.rundir import RunDir, read_json, write_json_atomic
 from sparkling_mnist.session import SparkH2OSession
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "baseline")
+STAGES = ("ingest", "augment", "baseline", "features", "features_classifier")
 
 
 def _files_signature(paths: Sequence[str]) -> str:
@@ -45,8 +50,40 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
         + _files_signature(source_files(cfg.source))
     )
     ingest = hashlib.sha256(ingest.encode()).hexdigest()[:16]
+    # The augmented rows depend on the train split, the augment settings and the run seed.
+    augment_settings = json.dumps(cfg.augment.output_settings(), sort_keys=True)
+    augment = hashlib.sha256(f"{ingest}|{augment_settings}|{cfg.run.seed}".encode()).hexdigest()[:16]
     baseline = hashlib.sha256((ingest + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
-    return {"ingest": ingest, "baseline": baseline}
+    data = features_data_fingerprint(cfg, ingest, augment)
+    features = hashlib.sha256(
+        json.dumps(
+            {
+                "autoencoders": autoencoder_fingerprints(cfg.features, data),
+                "used": cfg.features.used(),
+                "passthrough": cfg.features.passthrough,
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+    features_classifier = hashlib.sha256((features + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
+    return {
+        "ingest": ingest,
+        "augment": augment,
+        "baseline": baseline,
+        "features": features,
+        "features_data": data,
+        "features_classifier": features_classifier,
+    }
+
+
+def uses_augmented_rows(cfg: JobConfig) -> bool:
+    """Whether the autoencoders train on the augmented rows too."""
+    return cfg.augment.enabled and cfg.features.include_augmented
+
+
+def features_data_fingerprint(cfg: JobConfig, ingest: str, augment: str) -> str:
+    """The autoencoders' training data: the train split, plus augmented rows when used."""
+    return augment if uses_augmented_rows(cfg) else ingest
 
 
 @dataclass
@@ -90,6 +127,23 @@ class StageRunner:
                 f"run `sparkling-mnist {stage}` (or `run`) with the same config first"
             )
 
+    def augment(self) -> None:
+        """The train split -> augmented rows (Parquet), the effect grid and sharpen histograms."""
+
+        def work() -> dict[str, Any]:
+            self._require("ingest")
+            if not self.cfg.augment.enabled:
+                log.info("stage augment: augment.enabled is false, running it because it was asked for by name")
+            counts = run_augment(self.cfg, self.session.spark, self.run)
+            return {
+                "rows_in": counts.rows_in,
+                "rows_out": counts.rows_out,
+                "seconds": counts.seconds,
+                "rows_per_s": counts.rows_per_s,
+            }
+
+        self._stage("augment", work)
+
     def baseline(self) -> None:
         """The raw-pixel deep-learning classifier; its metrics go to metrics.json."""
 
@@ -102,11 +156,66 @@ class StageRunner:
 
         self._stage("baseline", work)
 
+    def features(self) -> None:
+        """Autoencoders (trained or reused) and the joined deep-feature table per split."""
+
+        def work() -> dict[str, Any]:
+            self._require("ingest")
+            extra = None
+            if uses_augmented_rows(self.cfg):
+                self._require("augment")
+                extra = self.session.spark.read.parquet(str(self.run.augmented))
+            summary = build_features(
+                self.cfg,
+                self.session.spark,
+                self.session.h2o,
+                self.run,
+                data_fingerprint=self.fingerprints["features_data"],
+                train_extra=extra,
+            )
+            self.run.update_metrics("features", summary)
+            return summary
+
+        self._stage("features", work)
+
+    def features_classifier(self) -> None:
+        """The baseline's classifier on the features: the recipe's claim, measured."""
+
+        def work() -> dict[str, Any]:
+            self._require("features")
+            model_id = f"features_dl_{self.fingerprints['features_classifier']}"
+            names = [
+                column
+                for name in self.cfg.features.used()
+                for column in feature_columns(name, read_features_summary(self.run)[name]["hidden"])
+            ]
+            metrics = train_features_classifier(
+                self.cfg, self.session.spark, self.session.h2o, self.run, model_id=model_id, feature_names=names
+            )
+            self.run.update_metrics("features_classifier", metrics)
+            if self.run.metrics.is_file() and "baseline" in read_json(self.run.metrics):
+                comparison = compare_with_baseline(read_json(self.run.metrics)["baseline"], metrics)
+                self.run.update_metrics("feature_vs_raw", comparison)
+                log.info(
+                    "feature vs raw: test error %.4f on features, %.4f on raw pixels",
+                    comparison["features_test_error"],
+                    comparison["raw_pixels_test_error"],
+                )
+            return {"model_id": model_id, "test_error": metrics["test"]["error"]}
+
+        self._stage("features_classifier", work)
+
     def all(self) -> None:
         """Every stage the config enables, in order."""
         self.ingest()
+        if self.cfg.augment.enabled:
+            self.augment()
         if self.cfg.baseline.enabled:
             self.baseline()
+        if self.cfg.features.enabled:
+            self.features()
+            if self.cfg.features.compare:
+                self.features_classifier()
 
 
 def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:
@@ -120,6 +229,8 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
     Returns:
         The run directory.
     """
+    if cfg.features.enabled or "features" in stages:
+        check_features_parameters(cfg.features)  # H2O parameter names, before anything starts
     run = RunDir.at(cfg.run.dir)
     run.root.mkdir(parents=True, exist_ok=True)
     save_resolved_config(cfg, run)
@@ -130,6 +241,12 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
     if run.metrics.is_file():
         log.info("metrics: %s", run.metrics)
     return run
+
+
+def read_features_summary(run: RunDir) -> dict[str, Any]:
+    """Per autoencoder: model id, hidden size, reuse, final mse (from metrics.json)."""
+    summary: dict[str, Any] = read_json(run.metrics)["features"]["autoencoders"]
+    return summary
 
 
 def load_metrics(run: RunDir) -> dict[str, Any]:

@@ -62,6 +62,29 @@ class RunDir:
         return self.root / "data" / "ingest.json"
 
     @property
+    def augmented(self) -> Path:
+        """Augmented training rows with provenance columns (Parquet)."""
+        return self.root / "data" / "augmented"
+
+    @property
+    def augment_summary(self) -> Path:
+        """Counts and throughput of the augment stage."""
+        return self.root / "data" / "augment.json"
+
+    def plot(self, name: str) -> Path:
+        """A figure of the run, e.g. `plot("augment_grid.png")`."""
+        return self.root / "plots" / name
+
+    @property
+    def models(self) -> Path:
+        """Saved H2O models of the run (binary), named by model id."""
+        return self.root / "models"
+
+    def features_split(self, name: str) -> Path:
+        """The deep-feature table of one split (Parquet: id, label, passthrough, features)."""
+        return self.root / "data" / "features" / f"split={name}"
+
+    @property
     def metrics(self) -> Path:
         """The run's metrics, one section per stage."""
         return self.root / "metrics.json"

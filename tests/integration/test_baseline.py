@@ -24,12 +24,12 @@ def test_spark_to_h2o_keeps_every_pixel(jvm_session: SparkH2OSession, tmp_path: 
     images = read_split(jvm_session.spark, run, "test")
     frame = images_to_h2o(jvm_session.h2o, images, "test_conversion")
     expected = images.orderBy("id").toPandas()
-    assert frame.dim == [len(expected), 785]
+    assert frame.dim == [len(expected), 786]
     assert frame["label"].isfactor()[0]
-    h2o_pixels = frame[:, 1:].as_data_frame(use_multi_thread=False).to_numpy()
+    h2o_rows = frame.drop("label").as_data_frame(use_multi_thread=False).sort_values("id")
+    np.testing.assert_array_equal(h2o_rows["id"].to_numpy(), expected["id"].to_numpy())
     spark_pixels = np.stack([np.frombuffer(p, np.uint8) for p in expected["pixels"]])
-    # asH2OFrame keeps row order within partitions; compare as sorted row sets.
-    assert sorted(map(tuple, h2o_pixels.astype(int))) == sorted(map(tuple, spark_pixels.astype(int)))
+    np.testing.assert_array_equal(h2o_rows.drop(columns="id").to_numpy().astype(int), spark_pixels)
 
 
 def test_baseline_beats_chance_and_reports_both_splits(jvm_session: SparkH2OSession, tmp_path: Path) -> None:

@@ -41,10 +41,13 @@ def test_main_job_runs_then_resumes(tmp_path: Path) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["baseline"]["test"]["rows"] == 60 and 0 <= metrics["baseline"]["test"]["error"] < 0.9
     assert "read = accepted + rejected: 300 = 300 + 0" in first.stderr
+    augment = json.loads((run_dir / "data" / "augment.json").read_text())
+    assert augment["rows_out"] == augment["rows_in"] * 11  # conf/local.yaml: 11 effects x 1 copy
+    assert (run_dir / "plots" / "augment_grid.png").is_file()
 
     second = _run(command)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "stage ingest: already done" in second.stderr and "stage baseline: already done" in second.stderr
+    assert all(f"stage {stage}: already done" in second.stderr for stage in ("ingest", "augment", "baseline"))
     assert "cloud up" not in second.stderr  # nothing left to do: H2O is never started
 
 

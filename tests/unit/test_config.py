@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkling_mnist.augment import EFFECTS, RotateParams, known_effects
 from sparkling_mnist.config import (
     CsvSource,
     FashionMnistSource,
@@ -116,3 +117,61 @@ def test_config_is_frozen_and_fingerprints_are_stable() -> None:
     assert cfg.fingerprint("source") == same.fingerprint("source")
     assert cfg.fingerprint("source") != other.fingerprint("source")
     assert cfg.fingerprint("split") == other.fingerprint("split")
+
+
+def test_augment_defaults_keep_older_configs_valid_and_off() -> None:
+    cfg = validate_config({})
+    assert cfg.augment.enabled is False
+    assert cfg.augment.effects == list(EFFECTS) and cfg.augment.copies == 1
+    assert cfg.augment.params.for_effect("rotate") == RotateParams()
+
+
+def test_shipped_configs_keep_local_small_and_full_at_recipe_scale() -> None:
+    local = load_config(ROOT / "conf" / "local.yaml")
+    assert local.augment.copies * len(local.augment.effects) <= 11
+    full = load_config(ROOT / "conf" / "full-recipe.yaml")
+    assert full.augment.enabled and full.augment.copies * len(full.augment.effects) == 20
+    assert full.baseline.enabled and isinstance(full.source, FashionMnistSource)
+
+
+def test_unknown_effect_names_its_index_and_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"augment": {"effects": ["rotate", "twirl"]}})
+    message = str(err.value)
+    assert "augment.effects[1]: unknown effect 'twirl'" in message
+    assert "known effects: " + ", ".join(known_effects()) in message
+
+
+def test_augment_effect_settings_are_checked_by_key_path() -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"augment": {"params": {"rotate": {"sharpen": {"unsharp_amont": 2}}}}})
+    assert "augment.params.rotate.sharpen.unsharp_amont: unknown key" in str(err.value)
+    assert "unsharp_amount" in str(err.value)
+    with pytest.raises(ConfigError, match=r"augment\.params\.twirl: unknown key \(known keys here: all, all2"):
+        validate_config({"augment": {"params": {"twirl": {}}}})
+    with pytest.raises(ConfigError, match=r"augment\.params\.all\.rotate: RotateParams\.sigma_degrees must be >= 0"):
+        validate_config({"augment": {"params": {"all": {"rotate": {"sigma_degrees": -2}}}}})
+    with pytest.raises(ConfigError, match=r"augment\.params\.bold\.max_copies: Input should be a valid integer"):
+        validate_config({"augment": {"params": {"bold": {"max_copies": "many"}}}})
+
+
+def test_augment_counts_and_effect_lists_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"augment\.copies: Input should be greater than or equal to 1"):
+        validate_config({"augment": {"copies": 0}})
+    with pytest.raises(ConfigError, match=r"augment\.copies: Input should be less than or equal to 4096"):
+        validate_config({"augment": {"copies": 5000}})
+    with pytest.raises(ConfigError, match=r"augment\.effects: List should have at least 1 item"):
+        validate_config({"augment": {"effects": []}})
+    with pytest.raises(ConfigError, match=r"augment\.effects: each effect may appear once \(repeated: all\)"):
+        validate_config({"augment": {"effects": ["all", "shift", "all"]}})
+    with pytest.raises(ConfigError, match=r"augment\.rows_per_batch"):
+        validate_config({"augment": {"rows_per_batch": 0}})
+
+
+def test_augment_settings_take_overrides_and_change_the_fingerprint() -> None:
+    raw = apply_overrides({}, ["augment.enabled=true", "augment.params.rotate.sigma_degrees=4", "augment.copies=3"])
+    cfg = validate_config(raw)
+    assert cfg.augment.enabled and cfg.augment.copies == 3
+    assert cfg.augment.params.for_effect("rotate") == RotateParams(sigma_degrees=4.0)
+    assert cfg.fingerprint("augment") != validate_config({}).fingerprint("augment")
+    assert cfg.fingerprint("baseline") == validate_config({}).fingerprint("baseline")

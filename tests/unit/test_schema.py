@@ -30,9 +30,11 @@ def test_bad_pixel_columns() -> None:
 def test_expand_pixel_batch_gives_784_numeric_columns() -> None:
     images, labels = make_images(4)
     batch = pa.RecordBatch.from_arrays(
-        [pa.array(labels.astype(np.int32)), pixels_to_arrow(images)], names=["label", "pixels"]
+        [pa.array(np.arange(4) + 100), pa.array(labels.astype(np.int32)), pixels_to_arrow(images)],
+        names=["id", "label", "pixels"],
     )
     wide = expand_pixel_batch(batch)
-    assert wide.schema.names == ["label", *PIXEL_COLUMNS]
+    assert wide.schema.names == ["id", "label", *PIXEL_COLUMNS]
+    np.testing.assert_array_equal(wide.column("id").to_numpy(), [100, 101, 102, 103])
     np.testing.assert_array_equal(wide.column("px400").to_numpy(), images.reshape(4, 784)[:, 400])
     np.testing.assert_array_equal(wide.column("label").to_numpy(), labels)

@@ -1,0 +1,201 @@
+"""The features stage: train the autoencoders in dependency order (reusing finished
+ones), take their hidden layers for every split, join them into one feature table.
+
+AE200, AE32 and AE768 read the pixels; AE128 reads AE768's features; the recipe joins
+AE200 + AE32 + AE128 into 360 columns. Each autoencoder is keyed by a fingerprint of
+its spec, the specs it stacks on and the training data, and saved under
+`models/<name>_<fingerprint>`: a rerun reloads what is finished and retrains only what
+changed and what depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sparkling_mnist.autoencoders import (
+    check_autoencoder_parameters,
+    deep_features,
+    feature_columns,
+    load_model,
+    nonconstant_columns,
+    save_model,
+    score_history,
+    train_autoencoder,
+)
+from sparkling_mnist.charts import score_history_chart
+from sparkling_mnist.config import AutoencoderSpec, FeaturesSettings, JobConfig
+from sparkling_mnist.errors import InputDataError
+from sparkling_mnist.h2o_frames import images_to_h2o
+from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+PIXELS_INPUT = "pixels"
+
+
+def autoencoder_fingerprints(features: FeaturesSettings, data_fingerprint: str) -> dict[str, str]:
+    """Fingerprint of each autoencoder: its spec, its input's fingerprint, the data's.
+
+    Pure; the specs come in dependency order (validated by the config).
+    """
+    result: dict[str, str] = {}
+    for spec in features.ordered():
+        upstream = data_fingerprint if spec.input == PIXELS_INPUT else result[spec.input]
+        text = json.dumps({"spec": spec.model_dump(mode="json"), "input": upstream}, sort_keys=True)
+        result[spec.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return result
+
+
+def check_features_parameters(features: FeaturesSettings) -> None:
+    """Check every autoencoder's H2O parameters before anything starts.
+
+    Raises:
+        H2OParameterError: naming `features.autoencoders[i].params.<name>`.
+    """
+    names = [spec.name for spec in features.autoencoders]
+    for spec in features.ordered():
+        where = f"features.autoencoders[{names.index(spec.name)}].params"
+        check_autoencoder_parameters(dict(spec.params), where)
+
+
+@dataclass
+class _Inputs:
+    """H2O frames of each split for one autoencoder input (pixels or an AE's features)."""
+
+    columns: list[str]
+    frames: dict[str, Any]
+
+
+def _ensure_no_missing(frame: Any, columns: list[str], split: str) -> None:
+    missing = sum(int(n) for n in frame[columns].nacnt())
+    if missing:
+        raise InputDataError(f"{split} split: {missing} missing values in the autoencoder inputs (expected none)")
+
+
+def build_features(
+    cfg: JobConfig,
+    spark: SparkSession,
+    hc: Any,
+    run: RunDir,
+    *,
+    data_fingerprint: str,
+    train_extra: DataFrame | None = None,
+) -> dict[str, Any]:
+    """Train or reload every autoencoder, write the joined deep features per split.
+
+    Args:
+        cfg: the job config (its `features` section).
+        spark, hc: the sessions.
+        run: the run directory; reads `data/images`, writes `models/`, `data/features/`,
+            `features/history/`.
+        data_fingerprint: fingerprint of the training data (ingest, augmentation).
+        train_extra: extra training rows for the autoencoders (augmented images).
+
+    Returns:
+        The stage summary: per autoencoder its id, hidden size, reuse, final mse.
+    """
+    import h2o
+    from pyspark.sql.functions import col
+
+    settings = cfg.features
+    fingerprints = autoencoder_fingerprints(settings, data_fingerprint)
+    images = {split: spark.read.parquet(str(run.split(split))) for split in SPLITS}
+    pixel_frames = {split: images_to_h2o(hc, images[split], f"features_{split}") for split in SPLITS}
+    for split, frame in pixel_frames.items():
+        _ensure_no_missing(frame, list(PIXEL_COLUMNS), split)
+    train_pixels = pixel_frames["train"]
+    if train_extra is not None:
+        extra = images_to_h2o(hc, train_extra, "features_train_augmented")
+        train_pixels = train_pixels.rbind(extra[train_pixels.columns])
+    inputs: dict[str, _Inputs] = {
+        PIXELS_INPUT: _Inputs(list(PIXEL_COLUMNS), {"fit": train_pixels, **pixel_frames}),
+    }
+    summary: dict[str, Any] = {}
+    for spec in settings.ordered():
+        source = inputs[spec.input]
+        hidden = _hidden_size(spec, source)
+        model_id = f"{spec.name}_{fingerprints[spec.name]}"
+        path = run.models / model_id
+        reused = path.is_file()
+        if reused:
+            model = load_model(path)
+            log.info("autoencoder %s: reusing %s", spec.name, path)
+        else:
+            model = train_autoencoder(
+                model_id,
+                hidden,
+                params=dict(spec.params),
+                x=source.columns,
+                training_frame=source.frames["fit"],
+                validation_frame=source.frames["valid"],
+            )
+            save_model(model, run.models)
+        history = score_history(model)
+        _write_history(run, spec.name, history)
+        features: dict[str, Any] = {}
+        for key, frame in source.frames.items():
+            if key == "fit" and frame is source.frames["train"]:
+                continue  # no extra training rows: the fit frame is the train split
+            features[key] = deep_features(model, frame, spec.name, hidden)
+        features.setdefault("fit", features["train"])
+        inputs[spec.name] = _Inputs(feature_columns(spec.name, hidden), features)
+        summary[spec.name] = {
+            "model_id": model_id,
+            "input": spec.input,
+            "inputs": len(source.columns),
+            "hidden": hidden,
+            "reused": reused,
+            "training_mse": float(history["training_mse"].iloc[-1]),
+            "validation_mse": float(history["validation_mse"].iloc[-1]),
+            "epochs": float(history["epochs"].iloc[-1]),
+        }
+
+    used = settings.used()
+    for split in SPLITS:
+        started = time.monotonic()
+        base = pixel_frames[split][["id", "label", *settings.passthrough]]
+        joined = base.cbind(inputs[used[0]].frames[split])
+        for name in used[1:]:
+            joined = joined.cbind(inputs[name].frames[split])
+        # Back to the image schema's types: H2O gives the factor label as a string.
+        out = (
+            hc.asSparkFrame(joined)
+            .withColumn("id", col("id").cast("long"))
+            .withColumn("label", col("label").cast("int"))
+        )
+        out.write.mode("overwrite").parquet(str(run.features_split(split)))
+        log.info(
+            "features: %s split, %d rows x %d feature columns written in %.1f s",
+            split,
+            joined.nrows,
+            joined.ncols - 2 - len(settings.passthrough),
+            time.monotonic() - started,
+        )
+    columns = sum(summary[name]["hidden"] for name in used)
+    h2o.remove(list(pixel_frames.values()))
+    return {"autoencoders": summary, "used": used, "feature_columns": columns}
+
+
+def _hidden_size(spec: AutoencoderSpec, source: _Inputs) -> int:
+    """An explicit size, or the number of non-constant input columns in the training data."""
+    if isinstance(spec.hidden, int):
+        return spec.hidden
+    count = len(nonconstant_columns(source.frames["fit"], source.columns))
+    log.info("autoencoder %s: %d non-constant input columns of %d", spec.name, count, len(source.columns))
+    return count
+
+
+def _write_history(run: RunDir, name: str, history: Any) -> None:
+    folder = run.root / "features" / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    history.to_csv(folder / f"{name}.csv", index=False)
+    score_history_chart(history, f"{name}: reconstruction MSE per epoch", folder / f"{name}.png")
