@@ -42,12 +42,14 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ink(images: np.ndarray) -> np.ndarray:
-    return images.reshape(len(images), -1).astype(np.float64).sum(axis=1)
+    ink: np.ndarray = images.reshape(len(images), -1).astype(np.float64).sum(axis=1)
+    return ink
 
 
 def _ink_histogram(images: np.ndarray) -> np.ndarray:
     counts, _ = np.histogram(images[images > 0], bins=16, range=(0, 256))
-    return counts / counts.sum()
+    shares: np.ndarray = counts / counts.sum()
+    return shares
 
 
 def test_every_effect_has_a_mean_ink_expectation() -> None:
