@@ -1,12 +1,9 @@
-"""spark-submit entry point of `sparkling-mnist features` (same library function).
+"""spark-submit entry point of `sparkling-mnist features` (the same library function).
 
-    JAVA17_FLAGS="--add-opens=java.base/sun.net.www.protocol.http=ALL-UNNAMED \
-      --add-exports=java.base/sun.net.www.protocol.http=ALL-UNNAMED \
-      --add-opens=java.base/sun.net.www.protocol.https=ALL-UNNAMED \
-      --add-exports=java.base/sun.net.www.protocol.https=ALL-UNNAMED"
-    spark-submit --master local[2] \
-      --conf "spark.driver.extraJavaOptions=$JAVA17_FLAGS" \
+    spark-submit --conf "spark.driver.extraJavaOptions=$JAVA17_FLAGS" \
       jobs/features.py --config conf/local.yaml
+
+($JAVA17_FLAGS and the rest of the command: README, section "spark-submit".)
 """
 
 import sys
