@@ -10,7 +10,8 @@ to the original"; read here as three alternatives, the unsharp mask the most lik
   so dim pixels get dimmer and bright ones brighter, as
   ``skimage.exposure.rescale_intensity(x, in_range=(low, high))``;
 * ``MATCH``: the interpolated image, rounded to grey levels, is histogram matched
-  to the image it came from, as ``skimage.exposure.match_histograms``.
+  to the image it came from, as ``skimage.exposure.match_histograms``; pixels that
+  were 0 stay 0 (plain matching can turn the whole background grey).
 """
 
 from __future__ import annotations
@@ -196,5 +197,10 @@ def sharpen_batch(
     match = modes == SharpenMode.MATCH
     if match.any():
         # Match the rounded image: grey levels, not float noise, form the histogram.
-        out[match] = to_uint8(match_histograms_batch(out[match], sources[match]))
+        rounded = out[match]
+        matched = to_uint8(match_histograms_batch(rounded, sources[match]))
+        # Background stays black: when interpolation left more zero pixels than the
+        # source has, plain matching maps level 0 onto an ink level (a grey background).
+        matched[rounded == 0] = 0
+        out[match] = matched
     return out

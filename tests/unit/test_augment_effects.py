@@ -136,7 +136,10 @@ def ref_sharpen(interpolated: NDArray[np.float64], source: Image, mode: int, p: 
                 out_range=(0.0, 255.0),
             )
         )
-    return to_u8(match_histograms(to_u8(interpolated), source))
+    rounded = to_u8(interpolated)
+    matched = to_u8(match_histograms(rounded, source))
+    matched[rounded == 0] = 0  # the background stays black
+    return matched
 
 
 def ref_rotate(image: Image, rng: np.random.Generator, p: RotateParams) -> Image:
