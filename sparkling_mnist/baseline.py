@@ -8,20 +8,15 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.estimators import check_parameters
 from sparkling_mnist.evaluate import classification_summary
-from sparkling_mnist.h2o_frames import images_to_h2o
-from sparkling_mnist.ingest import read_split
-from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.run_frames import RunFrames
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +89,7 @@ def classifier_parameters(cfg: JobConfig) -> dict[str, Any]:
     return params
 
 
-def train_baseline(cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, model_id: str) -> dict[str, Any]:
+def train_baseline(cfg: JobConfig, frames: RunFrames, model_id: str) -> dict[str, Any]:
     """Train the raw-pixel deep-learning classifier and evaluate it on valid and test.
 
     Returns:
@@ -104,5 +99,5 @@ def train_baseline(cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, mo
         H2OParameterError: a parameter in `baseline.params` is not one of H2O's.
     """
     params = classifier_parameters(cfg)
-    frames = {split: images_to_h2o(hc, read_split(spark, run, split), f"images_{split}") for split in SPLITS}
-    return train_deep_learning_classifier(model_id, params, list(PIXEL_COLUMNS), frames, "raw pixels (784)")
+    pixels = {split: frames.pixels(split) for split in SPLITS}
+    return train_deep_learning_classifier(model_id, params, list(PIXEL_COLUMNS), pixels, "raw pixels (784)")

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 
@@ -23,6 +24,28 @@ def score_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def confusion_matrix_chart(matrix: np.ndarray, title: str, path: Path) -> Path:
+    """A (true x predicted) count matrix as a heat map with the counts written in."""
+    figure, axes = plt.subplots(figsize=(6, 5.2), dpi=100)
+    shown = axes.imshow(matrix, cmap="Blues")
+    classes = matrix.shape[0]
+    axes.set_xticks(range(classes))
+    axes.set_yticks(range(classes))
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), count in np.ndenumerate(matrix):
+        color = "white" if count > threshold else "black"
+        axes.text(column, row, str(count), ha="center", va="center", fontsize=7, color=color)
+    figure.colorbar(shown, ax=axes, fraction=0.046)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

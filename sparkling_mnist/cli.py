@@ -5,6 +5,7 @@
     sparkling-mnist ingest --config conf/fashion-mnist.yaml --set run.dir=runs/fashion
     sparkling-mnist augment --config conf/local.yaml --set augment.copies=2
     sparkling-mnist train-baseline --config conf/local.yaml --conf spark.driver.memory=4g
+    sparkling-mnist train-team --config conf/local.yaml --set team.keep=2
     sparkling-mnist export-keras --run runs/local --model models/AE200_... --out ae200.keras --layer 0
 """
 
@@ -33,6 +34,11 @@ COMMANDS = {
         ["features_classifier"],
         "the baseline's classifier on the autoencoder features, compared with raw pixels",
     ),
+    "train-team": (
+        ["team"],
+        "train the team's members on the features, keep the best, sum their probabilities (needs features)",
+    ),
+    "report": (["report"], "write report.html from what the run has produced so far (no Spark needed)"),
     "run": (["all"], "the main job: every stage the config enables, resuming finished ones"),
 }
 

@@ -383,6 +383,144 @@ class FeaturesSettings(_Section):
         return [spec.name for spec in self.autoencoders if spec.name not in stacked_on]
 
 
+# The recipe's team: "two deep learning models, one random forest, one GBM", the
+# strongest three kept. Sized for the embedded default; conf/bench-fashion.yaml scales up.
+DEFAULT_MEMBERS: list[dict[str, Any]] = [
+    {
+        "name": "dl_rectifier",
+        "algorithm": "deeplearning",
+        "params": {
+            "activation": "RectifierWithDropout",
+            "hidden": [200, 200],
+            "input_dropout_ratio": 0.2,
+            "l1": 1e-5,
+            "epochs": 10,
+        },
+    },
+    {
+        "name": "dl_tanh",
+        "algorithm": "deeplearning",
+        "params": {"activation": "Tanh", "hidden": [256], "l2": 1e-4, "epochs": 10},
+    },
+    {"name": "drf", "algorithm": "drf", "params": {"ntrees": 50}},
+    {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 50, "max_depth": 5, "learn_rate": 0.1}},
+]
+
+
+class MemberSpec(_Section):
+    """One team member: an H2O algorithm, its input, its parameters by their H2O names.
+
+    `input`: `features` (the autoencoder features), `features+passthrough` (plus the
+    passthrough pixel columns) or `pixels` (the 784 raw pixels). The response is always
+    the label. `params.checkpoint` may name an earlier member (continue training its
+    model) or the path of a saved H2O model.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    algorithm: Literal["deeplearning", "drf", "gbm", "glm", "naivebayes"]
+    input: Literal["features", "features+passthrough", "pixels"] = "features"
+    params: dict[str, H2OParamValue] = Field(default_factory=dict)
+
+
+class TeamSettings(_Section):
+    """The team: members trained on the features, the best `keep` by validation
+    `rank_by`, combined by summing their class probabilities (majority vote reported
+    beside it)."""
+
+    enabled: bool = True
+    members: list[MemberSpec] = Field(
+        default_factory=lambda: [MemberSpec.model_validate(spec) for spec in DEFAULT_MEMBERS]
+    )
+    keep: int | None = Field(3, gt=0, description="members kept for the team, best first; None: all")
+    rank_by: Literal["error", "logloss"] = Field("error", description="validation metric that ranks members")
+    low_confidence: float = Field(0.5, gt=0, le=1, description="flag rows whose top mean probability is below")
+    allow_failed_members: bool = Field(False, description="build the team from the rest when a member fails")
+    gallery_max: int = Field(100, ge=0, description="samples shown in the no-member-right gallery")
+
+    @model_validator(mode="after")
+    def _members_are_sound(self) -> TeamSettings:
+        names = [member.name for member in self.members]
+        if not names:
+            raise ValueError("members: at least one is needed")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"members: names must be unique, repeated: {repeated}")
+        if self.keep is not None and self.keep > len(names):
+            raise ValueError(f"keep: {self.keep} is more than the {len(names)} members ({', '.join(names)})")
+        for index, member in enumerate(self.members):
+            checkpoint = member.params.get("checkpoint")
+            if isinstance(checkpoint, str) and checkpoint in names and names.index(checkpoint) >= index:
+                raise ValueError(
+                    f"members[{index}] ({member.name}): checkpoint {checkpoint!r} must name an earlier member"
+                )
+        return self
+
+    def kept(self) -> int:
+        """How many members form the team."""
+        return self.keep if self.keep is not None else len(self.members)
+
+
+SECRET_KEYS = ("access_key", "secret_key", "aws_access_key_id", "aws_secret_access_key", "session_token", "password")
+
+
+class S3Settings(_Section):
+    """How to reach S3 (or an S3-compatible server). Credentials are never configured here:
+    they come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the AWS
+    chain (instance role, ~/.aws)."""
+
+    endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:9000; None: AWS")
+    path_style: bool = Field(False, description="bucket in the path, not the host name (most local servers)")
+    region: str = "us-east-1"
+    max_attempts: int = Field(3, ge=1, le=20, description="tries per request before a clear error")
+    timeout_seconds: float = Field(10.0, gt=0, description="connect and read timeout per try")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            secrets = sorted(key for key in data if str(key).lower() in SECRET_KEYS)
+            if secrets:
+                raise ValueError(
+                    f"{', '.join(secrets)}: credentials never go in a config file; set AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY in the environment (or use an instance role)"
+                )
+        return data
+
+
+class StoreSettings(_Section):
+    """The model store on shared storage: a path, file://, s3://bucket/prefix or
+    hdfs://namenode/path. The `store` stage saves every model of the run under
+    `<uri>/<run_id>/` with a manifest."""
+
+    uri: str | None = Field(None, description="None: no store stage")
+    run_id: str | None = Field(None, description="default: the run directory's name")
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    @field_validator("uri")
+    @classmethod
+    def _parsable(cls, uri: str | None) -> str | None:
+        if uri is not None:
+            from sparkling_mnist.store.location import StoreLocation
+
+            try:
+                StoreLocation.parse(uri)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return uri
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, run_id: str | None) -> str | None:
+        if run_id is not None:
+            from sparkling_mnist.store.location import check_run_id
+
+            try:
+                check_run_id(run_id)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return run_id
+
+
 class JobConfig(_Section):
     """The whole job configuration."""
 
@@ -395,6 +533,12 @@ class JobConfig(_Section):
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)
     augment: AugmentSettings = Field(default_factory=AugmentSettings)
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
+    team: TeamSettings = Field(default_factory=TeamSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    def store_run_id(self) -> str:
+        """The run's id in the model store: configured, or the run directory's name."""
+        return self.store.run_id or Path(self.run.dir).resolve().name
 
     def h2o_log_dir(self) -> str:
         """The H2O log directory: configured, or under the run directory."""

@@ -39,3 +39,11 @@ class ExportError(SparklingMnistError):
 
     The message names the model and the setting to change, or the measured difference.
     """
+
+
+class TeamError(SparklingMnistError):
+    """The team cannot be built: members disagree on classes, or members failed."""
+
+
+class StoreError(SparklingMnistError):
+    """The model store cannot be read or written; the message names the path and why."""

@@ -3,33 +3,21 @@ parameters, trained on the autoencoder features instead of the raw pixels."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sparkling_mnist.baseline import classifier_parameters, train_deep_learning_classifier
 from sparkling_mnist.config import JobConfig
-from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.run_frames import RunFrames
 from sparkling_mnist.schema import SPLITS
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-NON_FEATURE_COLUMNS = ("id", "label")
-
-
-def features_to_h2o(hc: Any, spark: SparkSession, run: RunDir, split: str) -> Any:
-    """One split of the feature table as an H2OFrame with a categorical label."""
-    frame = hc.asH2OFrame(spark.read.parquet(str(run.features_split(split))), h2oFrameName=f"features_table_{split}")
-    frame["label"] = frame["label"].asfactor()
-    return frame
 
 
 def train_features_classifier(
-    cfg: JobConfig, spark: SparkSession, hc: Any, run: RunDir, *, model_id: str, feature_names: list[str]
+    cfg: JobConfig, frames: RunFrames, *, model_id: str, feature_names: list[str]
 ) -> dict[str, Any]:
     """Train the baseline's classifier on the given feature columns; evaluate valid/test."""
-    frames = {split: features_to_h2o(hc, spark, run, split) for split in SPLITS}
+    tables = {split: frames.features(split) for split in SPLITS}
     description = f"autoencoder features ({len(feature_names)})"
-    return train_deep_learning_classifier(model_id, classifier_parameters(cfg), feature_names, frames, description)
+    return train_deep_learning_classifier(model_id, classifier_parameters(cfg), feature_names, tables, description)
 
 
 def compare_with_baseline(baseline: dict[str, Any], features: dict[str, Any]) -> dict[str, Any]:

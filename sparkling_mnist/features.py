@@ -35,7 +35,7 @@ from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 
@@ -83,33 +83,31 @@ def _ensure_no_missing(frame: Any, columns: list[str], split: str) -> None:
 
 def build_features(
     cfg: JobConfig,
-    spark: SparkSession,
     hc: Any,
     run: RunDir,
     *,
     data_fingerprint: str,
+    pixel_frames: dict[str, Any],
     train_extra: DataFrame | None = None,
 ) -> dict[str, Any]:
     """Train or reload every autoencoder, write the joined deep features per split.
 
     Args:
         cfg: the job config (its `features` section).
-        spark, hc: the sessions.
+        hc: the H2OContext.
         run: the run directory; reads `data/images`, writes `models/`, `data/features/`,
             `features/history/`.
         data_fingerprint: fingerprint of the training data (ingest, augmentation).
+        pixel_frames: the pixel H2OFrame of each split (shared with other stages).
         train_extra: extra training rows for the autoencoders (augmented images).
 
     Returns:
         The stage summary: per autoencoder its id, hidden size, reuse, final mse.
     """
-    import h2o
     from pyspark.sql.functions import col
 
     settings = cfg.features
     fingerprints = autoencoder_fingerprints(settings, data_fingerprint)
-    images = {split: spark.read.parquet(str(run.split(split))) for split in SPLITS}
-    pixel_frames = {split: images_to_h2o(hc, images[split], f"features_{split}") for split in SPLITS}
     for split, frame in pixel_frames.items():
         _ensure_no_missing(frame, list(PIXEL_COLUMNS), split)
     train_pixels = pixel_frames["train"]
@@ -181,7 +179,6 @@ def build_features(
             time.monotonic() - started,
         )
     columns = sum(summary[name]["hidden"] for name in used)
-    h2o.remove(list(pixel_frames.values()))
     return {"autoencoders": summary, "used": used, "feature_columns": columns}
 
 

@@ -22,12 +22,18 @@ from sparkling_mnist.errors import StageError
 from sparkling_mnist.feature_classifier import compare_with_baseline, train_features_classifier
 from sparkling_mnist.features import autoencoder_fingerprints, build_features, check_features_parameters
 from sparkling_mnist.ingest import run_ingest
+from sparkling_mnist.members import check_team_parameters
+from sparkling_mnist.report import comparison_rows, write_report
+from sparkling_mnist.run_frames import RunFrames
 from sparkling_mnist.rundir import RunDir, read_json, write_json_atomic
+from sparkling_mnist.schema import SPLITS
 from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.team import TeamInputs, build_team
+from sparkling_mnist.team_evaluation import evaluate_team
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "augment", "baseline", "features", "features_classifier")
+STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "report")
 
 
 def _files_signature(paths: Sequence[str]) -> str:
@@ -66,6 +72,7 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
         ).encode()
     ).hexdigest()[:16]
     features_classifier = hashlib.sha256((features + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
+    team = hashlib.sha256(f"{features}|{ingest}|{cfg.fingerprint('team')}|{cfg.run.seed}".encode()).hexdigest()[:16]
     return {
         "ingest": ingest,
         "augment": augment,
@@ -73,6 +80,7 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
         "features": features,
         "features_data": data,
         "features_classifier": features_classifier,
+        "team": team,
     }
 
 
@@ -97,6 +105,14 @@ class StageRunner:
 
     def __post_init__(self) -> None:
         self.fingerprints = stage_fingerprints(self.cfg)
+        self._frames: RunFrames | None = None
+
+    @property
+    def frames(self) -> RunFrames:
+        """The run's H2O frames, shared by every stage of this session."""
+        if self._frames is None:
+            self._frames = RunFrames(self.session.spark, self.session.h2o, self.run)
+        return self._frames
 
     def _stage(self, name: str, work: Callable[[], dict[str, Any]]) -> None:
         fingerprint = self.fingerprints[name]
@@ -150,7 +166,7 @@ class StageRunner:
         def work() -> dict[str, Any]:
             self._require("ingest")
             model_id = f"baseline_dl_{self.fingerprints['baseline']}"
-            metrics = train_baseline(self.cfg, self.session.spark, self.session.h2o, self.run, model_id)
+            metrics = train_baseline(self.cfg, self.frames, model_id)
             self.run.update_metrics("baseline", metrics)
             return {"model_id": model_id, "test_error": metrics["test"]["error"]}
 
@@ -165,12 +181,13 @@ class StageRunner:
             if uses_augmented_rows(self.cfg):
                 self._require("augment")
                 extra = self.session.spark.read.parquet(str(self.run.augmented))
+            self.frames.forget_features()
             summary = build_features(
                 self.cfg,
-                self.session.spark,
                 self.session.h2o,
                 self.run,
                 data_fingerprint=self.fingerprints["features_data"],
+                pixel_frames={split: self.frames.pixels(split) for split in SPLITS},
                 train_extra=extra,
             )
             self.run.update_metrics("features", summary)
@@ -184,17 +201,12 @@ class StageRunner:
         def work() -> dict[str, Any]:
             self._require("features")
             model_id = f"features_dl_{self.fingerprints['features_classifier']}"
-            names = [
-                column
-                for name in self.cfg.features.used()
-                for column in feature_columns(name, read_features_summary(self.run)[name]["hidden"])
-            ]
-            metrics = train_features_classifier(
-                self.cfg, self.session.spark, self.session.h2o, self.run, model_id=model_id, feature_names=names
-            )
+            names = feature_names(self.cfg, self.run)
+            metrics = train_features_classifier(self.cfg, self.frames, model_id=model_id, feature_names=names)
             self.run.update_metrics("features_classifier", metrics)
-            if self.run.metrics.is_file() and "baseline" in read_json(self.run.metrics):
-                comparison = compare_with_baseline(read_json(self.run.metrics)["baseline"], metrics)
+            baseline = load_metrics(self.run).get("baseline")
+            if baseline is not None:
+                comparison = compare_with_baseline(baseline, metrics)
                 self.run.update_metrics("feature_vs_raw", comparison)
                 log.info(
                     "feature vs raw: test error %.4f on features, %.4f on raw pixels",
@@ -204,6 +216,38 @@ class StageRunner:
             return {"model_id": model_id, "test_error": metrics["test"]["error"]}
 
         self._stage("features_classifier", work)
+
+    def team(self) -> None:
+        """Members on the features, the best kept, summed probabilities, tables and plots."""
+
+        def work() -> dict[str, Any]:
+            self._require("features")
+            inputs = TeamInputs(
+                feature_names=feature_names(self.cfg, self.run),
+                passthrough=list(self.cfg.features.passthrough),
+                features_fingerprint=self.fingerprints["features"],
+                pixels_fingerprint=self.fingerprints["ingest"],
+            )
+            section = build_team(self.cfg, self.frames, self.run, inputs)
+            section["evaluation"] = evaluate_team(self.cfg, self.frames, self.run, section)
+            self.run.update_metrics("team", section)
+            comparison = comparison_rows(load_metrics(self.run))
+            self.run.update_metrics("comparison", comparison)
+            for row in comparison:
+                log.info(
+                    "comparison: %-28s valid error %s, test error %s",
+                    row["model"],
+                    row["valid_error"],
+                    row["test_error"],
+                )
+            return {"kept": section["kept"], "test_error": section["test"]["team"]["error"]}
+
+        self._stage("team", work)
+
+    def report(self) -> None:
+        """report.html: every table and plot of the run in one self-contained file."""
+        path = write_report(self.run, self.cfg)
+        log.info("report: %s", path)
 
     def all(self) -> None:
         """Every stage the config enables, in order."""
@@ -216,6 +260,9 @@ class StageRunner:
             self.features()
             if self.cfg.features.compare:
                 self.features_classifier()
+            if self.cfg.team.enabled:
+                self.team()
+        self.report()
 
 
 def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:
@@ -229,8 +276,11 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
     Returns:
         The run directory.
     """
+    # H2O parameter names, before anything starts
     if cfg.features.enabled or "features" in stages:
-        check_features_parameters(cfg.features)  # H2O parameter names, before anything starts
+        check_features_parameters(cfg.features)
+    if cfg.team.enabled or "team" in stages:
+        check_team_parameters(cfg.team, cfg.run.seed)
     run = RunDir.at(cfg.run.dir)
     run.root.mkdir(parents=True, exist_ok=True)
     save_resolved_config(cfg, run)
@@ -250,6 +300,14 @@ def read_features_summary(run: RunDir) -> dict[str, Any]:
 
 
 def load_metrics(run: RunDir) -> dict[str, Any]:
-    """The run's metrics.json."""
+    """The run's metrics.json ({} before any stage wrote to it)."""
+    if not run.metrics.is_file():
+        return {}
     metrics: dict[str, Any] = read_json(run.metrics)
     return metrics
+
+
+def feature_names(cfg: JobConfig, run: RunDir) -> list[str]:
+    """The feature table's feature columns, in order (from the features stage's summary)."""
+    summary = read_features_summary(run)
+    return [column for name in cfg.features.used() for column in feature_columns(name, summary[name]["hidden"])]

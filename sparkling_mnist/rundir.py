@@ -85,6 +85,20 @@ class RunDir:
         return self.root / "data" / "features" / f"split={name}"
 
     @property
+    def team_dir(self) -> Path:
+        """The team's predictions, probability cubes and member list."""
+        return self.root / "team"
+
+    def team_predictions(self, split: str) -> Path:
+        """The team's per-row predictions of one split (Parquet file)."""
+        return self.team_dir / f"predictions_{split}.parquet"
+
+    @property
+    def report(self) -> Path:
+        """The self-contained HTML report of the run."""
+        return self.root / "report.html"
+
+    @property
     def metrics(self) -> Path:
         """The run's metrics, one section per stage."""
         return self.root / "metrics.json"

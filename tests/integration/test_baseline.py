@@ -10,6 +10,7 @@ import pytest
 from sparkling_mnist.baseline import train_baseline
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.ingest import read_split, run_ingest
+from sparkling_mnist.run_frames import RunFrames
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.session import SparkH2OSession
 from tests.conftest import make_config
@@ -40,7 +41,7 @@ def test_baseline_beats_chance_and_reports_both_splits(jvm_session: SparkH2OSess
     )
     run = RunDir.at(cfg.run.dir)
     run_ingest(cfg, jvm_session.spark, run)
-    metrics = train_baseline(cfg, jvm_session.spark, jvm_session.h2o, run, "baseline_test")
+    metrics = train_baseline(cfg, RunFrames(jvm_session.spark, jvm_session.h2o, run), "baseline_test")
     assert metrics["train_rows"] == 600 - 100 - 120  # valid 1/6, test 0.2 of the pool
     for split, rows in (("valid", 100), ("test", 120)):
         section = metrics[split]

@@ -1,0 +1,176 @@
+"""Team members: H2O classifiers (deep learning, DRF, GBM, GLM, naive Bayes) trained on
+the features, reloaded when finished, and their class probabilities as numpy arrays.
+
+A thin layer over the `h2o` API; what the team makes of the probabilities is pure
+numpy in `team_math`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparkling_mnist.autoencoders import load_model, save_model
+from sparkling_mnist.config import MemberSpec, TeamSettings
+from sparkling_mnist.errors import H2OParameterError, TeamError
+from sparkling_mnist.estimators import check_parameters
+
+log = logging.getLogger(__name__)
+
+ESTIMATORS = {
+    "deeplearning": "H2ODeepLearningEstimator",
+    "drf": "H2ORandomForestEstimator",
+    "gbm": "H2OGradientBoostingEstimator",
+    "glm": "H2OGeneralizedLinearEstimator",
+    "naivebayes": "H2ONaiveBayesEstimator",
+}
+# Filled in by the member stage when the algorithm takes them and the config does not.
+_DEFAULTS: dict[str, dict[str, Any]] = {"glm": {"family": "multinomial"}}
+
+
+def estimator_class(algorithm: str) -> type:
+    """The `h2o.estimators` class of a member algorithm."""
+    import h2o.estimators
+
+    cls: type = getattr(h2o.estimators, ESTIMATORS[algorithm])
+    return cls
+
+
+def member_parameters(spec: MemberSpec, where: str, seed: int) -> dict[str, Any]:
+    """The member's checked parameters, with the run seed and algorithm defaults filled in.
+
+    Raises:
+        H2OParameterError: a name that is not a parameter of the member's estimator.
+    """
+    cls = estimator_class(spec.algorithm)
+    params = {**_DEFAULTS.get(spec.algorithm, {}), **check_parameters(cls, spec.params, where)}
+    if "checkpoint" in params and spec.algorithm not in ("deeplearning", "drf", "gbm"):
+        raise H2OParameterError(f"{where}.checkpoint: {spec.algorithm} models cannot continue training")
+    if "seed" in _accepted(cls):
+        params.setdefault("seed", seed)
+    return params
+
+
+def _accepted(cls: type) -> set[str]:
+    from sparkling_mnist.estimators import estimator_parameters
+
+    return set(estimator_parameters(cls))
+
+
+def check_team_parameters(team: TeamSettings, seed: int) -> None:
+    """Check every member's H2O parameters before anything starts.
+
+    Raises:
+        H2OParameterError: naming `team.members[i].params.<name>`.
+    """
+    for index, spec in enumerate(team.members):
+        member_parameters(spec, f"team.members[{index}].params", seed)
+
+
+def member_fingerprint(spec: MemberSpec, params: Mapping[str, Any], inputs: str) -> str:
+    """A member's identity: its spec, resolved parameters and the fingerprint of its inputs."""
+    text = json.dumps({"spec": spec.model_dump(mode="json"), "params": params, "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Member:
+    """A trained (or reloaded) member, or the reason it failed."""
+
+    spec: MemberSpec
+    model_id: str
+    params: dict[str, Any]
+    x: list[str]
+    model: Any = None
+    reused: bool = False
+    train_seconds: float = 0.0
+    failure: str | None = None
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The member's name from the config."""
+        return self.spec.name
+
+
+def train_member(member: Member, frames: Mapping[str, Any], models_dir: Path) -> None:
+    """Train `member` on `frames["train"]` (validation on `frames["valid"]`) and save it,
+    or reload it when a model of the same fingerprint was saved before.
+
+    Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
+    """
+    path = models_dir / member.model_id
+    if path.is_file():
+        member.model = load_model(path)
+        member.reused = True
+        log.info("member %s: reusing %s", member.name, path)
+        return
+    cls = estimator_class(member.spec.algorithm)
+    started = time.monotonic()
+    try:
+        model = cls(model_id=member.model_id, **member.params)
+        model.train(x=member.x, y="label", training_frame=frames["train"], validation_frame=frames["valid"])
+    except Exception as exc:  # H2O raises its own error types for every training failure
+        member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+        log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
+        return
+    member.train_seconds = time.monotonic() - started
+    member.model = model
+    save_model(model, models_dir)
+    log.info(
+        "member %s (%s): %d rows x %d inputs in %.1f s",
+        member.name,
+        member.spec.algorithm,
+        frames["train"].nrows,
+        len(member.x),
+        member.train_seconds,
+    )
+
+
+def response_classes(model: Any) -> list[str]:
+    """The class labels a classifier predicts, in H2O's domain order."""
+    domain = model._model_json["output"]["domains"][-1]
+    if not domain:
+        raise TeamError(f"model {model.model_id} is not a classifier (its response has no classes)")
+    return [str(level) for level in domain]
+
+
+def check_same_classes(members: Sequence[Member], expected: Sequence[str]) -> None:
+    """Every member must predict exactly the label's classes, or the cube is meaningless.
+
+    Raises:
+        TeamError: naming each member whose classes differ and how.
+    """
+    problems = []
+    for member in members:
+        classes = response_classes(member.model)
+        if sorted(classes, key=int) != sorted(expected, key=int):
+            missing = sorted(set(expected) - set(classes), key=int)
+            extra = sorted(set(classes) - set(expected), key=int)
+            problems.append(f"member {member.name}: classes differ from the label's (missing {missing}, extra {extra})")
+    if problems:
+        raise TeamError("; ".join(problems))
+
+
+def predict_probabilities(model: Any, frame: Any, classes: Sequence[str]) -> np.ndarray:
+    """Class probabilities of every row of `frame`, shape (rows, classes), columns in
+    `classes` order; the `predict` column is dropped."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # h2o: single-threaded conversion of a small frame
+        predicted = model.predict(frame).as_data_frame(use_multi_thread=False)
+    columns = []
+    for level in classes:
+        name = level if level in predicted.columns else f"p{level}"
+        if name not in predicted.columns:
+            raise TeamError(f"model {model.model_id}: no probability column for class {level} in {list(predicted)}")
+        columns.append(name)
+    return np.asarray(predicted[columns].to_numpy(dtype=np.float64))

