@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sparkling_mnist.augment_spark import run_augment
-from sparkling_mnist.autoencoders import feature_columns
+from sparkling_mnist.autoencoders import feature_columns, load_model, save_model
 from sparkling_mnist.baseline import train_baseline
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.data.sources import source_files
-from sparkling_mnist.errors import StageError
+from sparkling_mnist.errors import StageError, StoreError
 from sparkling_mnist.feature_classifier import compare_with_baseline, train_features_classifier
 from sparkling_mnist.features import autoencoder_fingerprints, build_features, check_features_parameters
 from sparkling_mnist.ingest import run_ingest
@@ -28,12 +28,14 @@ from sparkling_mnist.run_frames import RunFrames
 from sparkling_mnist.rundir import RunDir, read_json, write_json_atomic
 from sparkling_mnist.schema import SPLITS
 from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.store import SaveReport, open_store
+from sparkling_mnist.store.manifest import model_roles, run_lineage
 from sparkling_mnist.team import TeamInputs, build_team
 from sparkling_mnist.team_evaluation import evaluate_team
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "report")
+STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "store", "report")
 
 
 def _files_signature(paths: Sequence[str]) -> str:
@@ -73,7 +75,11 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
     ).hexdigest()[:16]
     features_classifier = hashlib.sha256((features + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
     team = hashlib.sha256(f"{features}|{ingest}|{cfg.fingerprint('team')}|{cfg.run.seed}".encode()).hexdigest()[:16]
+    store = hashlib.sha256(
+        "|".join([baseline, features, features_classifier, team, str(cfg.store.uri), cfg.store_run_id()]).encode()
+    ).hexdigest()[:16]
     return {
+        "store": store,
         "ingest": ingest,
         "augment": augment,
         "baseline": baseline,
@@ -167,6 +173,7 @@ class StageRunner:
             self._require("ingest")
             model_id = f"baseline_dl_{self.fingerprints['baseline']}"
             metrics = train_baseline(self.cfg, self.frames, model_id)
+            save_model(self.session.h2o_model(model_id), self.run.models)
             self.run.update_metrics("baseline", metrics)
             return {"model_id": model_id, "test_error": metrics["test"]["error"]}
 
@@ -203,6 +210,7 @@ class StageRunner:
             model_id = f"features_dl_{self.fingerprints['features_classifier']}"
             names = feature_names(self.cfg, self.run)
             metrics = train_features_classifier(self.cfg, self.frames, model_id=model_id, feature_names=names)
+            save_model(self.session.h2o_model(model_id), self.run.models)
             self.run.update_metrics("features_classifier", metrics)
             baseline = load_metrics(self.run).get("baseline")
             if baseline is not None:
@@ -244,6 +252,21 @@ class StageRunner:
 
         self._stage("team", work)
 
+    def store(self) -> None:
+        """Every model of the run saved to the model store, with its manifest (written last)."""
+
+        def work() -> dict[str, Any]:
+            report = save_run_to_store(self.cfg, self.session, self.run)
+            if not report.ok:
+                listing = "; ".join(f"{model}: {reason}" for model, reason in report.failed.items())
+                raise StoreError(
+                    f"{len(report.failed)} model(s) not saved to {report.manifest_path} ({listing}); the manifest "
+                    "marks them failed: fix the cause and run `sparkling-mnist models save-all` again"
+                )
+            return {"run_id": report.run_id, "manifest": report.manifest_path, "saved": len(report.saved)}
+
+        self._stage("store", work)
+
     def report(self) -> None:
         """report.html: every table and plot of the run in one self-contained file."""
         path = write_report(self.run, self.cfg)
@@ -262,7 +285,24 @@ class StageRunner:
                 self.features_classifier()
             if self.cfg.team.enabled:
                 self.team()
+        if self.cfg.store.uri:
+            self.store()
         self.report()
+
+
+def save_run_to_store(cfg: JobConfig, session: SparkH2OSession, run: RunDir) -> SaveReport:
+    """Save every model the run's metrics name (from the cluster, or reloaded from the
+    run directory), with roles and lineage in the manifest. Failures are in the report."""
+    metrics = load_metrics(run)
+    roles = model_roles(metrics)
+    models: list[Any] = []
+    for model_id in roles:
+        model = session.h2o_model(model_id)
+        if model is None and (run.models / model_id).is_file():
+            model = load_model(run.models / model_id)
+        models.append(model if model is not None else model_id)
+    store = open_store(cfg.store, session.spark if (cfg.store.uri or "").startswith("hdfs://") else None)
+    return store.save(cfg.store_run_id(), models, roles=roles, lineage=run_lineage(metrics))
 
 
 def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:

@@ -49,10 +49,24 @@ def is_local_master(master: str) -> bool:
     return master.startswith("local")
 
 
-def merge_java_options(existing: str | None) -> str:
-    """Add the Java 17 flags to existing JVM options, without repeating any."""
+def merge_java_options(existing: str | None, extra: tuple[str, ...] = ()) -> str:
+    """Add the Java 17 flags (and `extra` ones) to existing JVM options, without repeating any."""
     options = (existing or "").split()
-    return " ".join(options + [flag for flag in JAVA17_FLAGS if flag not in options])
+    return " ".join(options + [flag for flag in (*JAVA17_FLAGS, *extra) if flag not in options])
+
+
+def store_java_options(cfg: JobConfig) -> tuple[str, ...]:
+    """JVM properties for H2O's own S3 client when the store is on S3 (endpoint, path
+    style). Credentials are not among them: H2O reads the AWS environment variables or
+    the AWS chain."""
+    if not (cfg.store.uri or "").startswith("s3://"):
+        return ()
+    options = []
+    if cfg.store.s3.endpoint:
+        options.append(f"-Dsys.ai.h2o.persist.s3.endPoint={cfg.store.s3.endpoint}")
+    if cfg.store.s3.path_style:
+        options.append("-Dsys.ai.h2o.persist.s3.enable.path.style=true")
+    return tuple(options)
 
 
 def loopback_conf() -> dict[str, str]:
@@ -132,7 +146,7 @@ def resolve_spark_conf(cfg: JobConfig, cli_conf: Mapping[str, str], launched: Ma
         if value.strip().lower() == "true":
             raise ConfigError(f"{key}=true is not supported by Sparkling Water: set it to false")
     for key in JAVA_OPTION_KEYS:
-        wanted[key] = merge_java_options(launched.get(key) or wanted.get(key))
+        wanted[key] = merge_java_options(launched.get(key) or wanted.get(key), store_java_options(cfg))
     return {key: value for key, value in wanted.items() if key not in launched or key in JAVA_OPTION_KEYS}
 
 
@@ -186,6 +200,16 @@ class SparkH2OSession:
     def h2o_started(self) -> bool:
         """Whether H2O has been started by this session."""
         return self._h2o is not None
+
+    def h2o_model(self, model_id: str) -> Any | None:
+        """The model of that id in this session's H2O cluster, or None (starts H2O)."""
+        import h2o
+
+        _ = self.h2o
+        try:
+            return h2o.get_model(model_id)
+        except Exception:  # h2o answers a missing key with an H2OResponseError (404)
+            return None
 
     def _start_spark(self) -> SparkSession:
         from pyspark.sql import SparkSession

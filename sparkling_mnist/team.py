@@ -148,7 +148,8 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
                 frame_ids = _frame_ids_labels(frame)[0]
                 if len(frame_ids) != len(reference[split][0]):
                     raise TeamError(
-                        f"member {member.name}: {split} input has {len(frame_ids)} rows, features have {len(reference[split][0])}"
+                        f"member {member.name}: {split} input has {len(frame_ids)} rows, "
+                        f"the feature table {len(reference[split][0])}"
                     )
                 probabilities = probabilities[align_to(reference[split][0], frame_ids)]
             member.probabilities[split] = probabilities
