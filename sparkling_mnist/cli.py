@@ -6,6 +6,7 @@
     sparkling-mnist augment --config conf/local.yaml --set augment.copies=2
     sparkling-mnist train-baseline --config conf/local.yaml --conf spark.driver.memory=4g
     sparkling-mnist train-team --config conf/local.yaml --set team.keep=2
+    sparkling-mnist models verify --config conf/local.yaml --store s3://bucket/models
     sparkling-mnist export-keras --run runs/local --model models/AE200_... --out ae200.keras --layer 0
 """
 
@@ -22,6 +23,8 @@ from sparkling_mnist.errors import ConfigError, SparklingMnistError
 from sparkling_mnist.export.cli import COMMAND as EXPORT_COMMAND
 from sparkling_mnist.export.cli import add_export_parser, run_export
 from sparkling_mnist.pipeline import run_stages
+from sparkling_mnist.store.cli import COMMAND as MODELS_COMMAND
+from sparkling_mnist.store.cli import add_models_parser, run_models
 
 log = logging.getLogger("sparkling_mnist")
 
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--force", action="store_true", help="rerun stages even when they are done")
         cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_export_parser(sub)
+    add_models_parser(sub)
     return parser
 
 
@@ -89,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.command == EXPORT_COMMAND:
         return run_export(args)
+    if args.command == MODELS_COMMAND:
+        try:
+            return run_models(args, _parse_conf(args.conf))
+        except ConfigError as exc:
+            log.error("models failed: %s", exc)
+            return 2
     stages, _ = COMMANDS[args.command]
     try:
         cfg = load_config(args.config, args.set)

@@ -243,7 +243,7 @@ class StageRunner:
             self.run.update_metrics("comparison", comparison)
             for row in comparison:
                 log.info(
-                    "comparison: %-28s valid error %s, test error %s",
+                    "comparison: %-36s valid error %.4f, test error %.4f",
                     row["model"],
                     row["valid_error"],
                     row["test_error"],

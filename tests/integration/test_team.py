@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sparkling_mnist.config import StoreSettings
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.pipeline import StageRunner, load_metrics
 from sparkling_mnist.rundir import RunDir
@@ -135,3 +136,31 @@ def test_a_failed_member_stops_the_team_unless_allowed(team_run: StageRunner, jv
     team = load_metrics(run)["team"]
     assert list(team["failed"]) == ["broken"] and "broken" not in team["ranking"]
     assert team["members"]["broken"]["failure"] and len(team["kept"]) == 3
+
+
+def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_session: SparkH2OSession) -> None:
+    from sparkling_mnist.cli import main
+    from sparkling_mnist.store import open_store
+
+    run = team_run.run
+    cfg = _config(run.root, MEMBERS, **{}).model_copy(
+        update={"store": StoreSettings(uri=str(run.root.parent / "store"), run_id="team-test")}
+    )
+    StageRunner(cfg, jvm_session, run).store()
+    store = open_store(cfg.store)
+    manifest = store.manifest("team-test")
+    lineage = manifest["lineage"]
+    metrics = load_metrics(run)
+    assert manifest["complete"] and store.verify("team-test").ok
+    assert set(lineage["autoencoders"]) == {"Small", "Tiny"} and lineage["features"] == ["Small", "Tiny"]
+    assert lineage["team"] == metrics["team"]["kept"]
+    assert lineage["members"]["glm_pixels"]["input"] == "pixels"
+    member_ids = {m["model_id"] for m in metrics["team"]["members"].values() if not m["failure"]}
+    ae_ids = {a["model_id"] for a in metrics["features"]["autoencoders"].values()}
+    assert set(manifest["models"]) == member_ids | ae_ids
+    assert manifest["models"][metrics["team"]["members"]["drf"]["model_id"]]["role"] == "member drf"
+    # The command line reads the same store without Spark.
+    args = ["--store", str(run.root.parent / "store"), "--run-id", "team-test", "--log-level", "ERROR"]
+    assert main(["models", "verify", *args]) == 0
+    (run.root.parent / "store" / "team-test" / "manifest.json").unlink()
+    assert main(["models", "verify", *args]) == 1

@@ -1,0 +1,48 @@
+"""The model store on shared storage: local directories, S3 and HDFS.
+
+store = open_store(cfg.store)                # local or S3: no Spark needed
+report = store.save(run_id, models, roles=..., lineage=...)
+models = store.load_run(run_id)              # needs the H2O session
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sparkling_mnist.config import StoreSettings
+from sparkling_mnist.errors import ConfigError
+from sparkling_mnist.store.files import HadoopFiles, LocalFiles, S3Files, StoreFiles
+from sparkling_mnist.store.location import StoreLocation
+from sparkling_mnist.store.model_store import ModelStore, SaveReport, VerifyReport
+
+__all__ = ["ModelStore", "SaveReport", "StoreLocation", "VerifyReport", "open_store"]
+
+
+def open_store(settings: StoreSettings, spark: Any | None = None, uri: str | None = None) -> ModelStore:
+    """The store at `uri` (default: the configured one).
+
+    Raises:
+        ConfigError: no store configured, or an `hdfs://` store without a Spark session.
+    """
+    text = uri or settings.uri
+    if not text:
+        raise ConfigError("store.uri: no model store configured (set store.uri or pass --store)")
+    location = StoreLocation.parse(text)
+    files: StoreFiles
+    if location.scheme == "s3":
+        s3 = settings.s3
+        files = S3Files(
+            location,
+            endpoint=s3.endpoint,
+            path_style=s3.path_style,
+            region=s3.region,
+            attempts=s3.max_attempts,
+            timeout=s3.timeout_seconds,
+        )
+    elif location.scheme == "hdfs":
+        if spark is None:
+            raise ConfigError(f"store {text}: hdfs:// is read through Spark's Hadoop client; start a session first")
+        files = HadoopFiles(spark)
+    else:
+        files = LocalFiles()
+    return ModelStore(location, files)

@@ -1,0 +1,138 @@
+"""The manifest of a stored run: every model's file, size, checksum, algorithm,
+parameters, metrics and status, the lineage between models, and whether the run is
+complete. Pure (dicts in, dicts out); the store reads and writes it.
+
+A run whose `manifest.json` is missing was interrupted before it finished saving.
+A manifest lists only files that were written and read back; a model that failed to
+save is listed with `status: failed` and the reason, never with a checksum.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST_FORMAT = 1
+SAVED = "saved"
+FAILED = "failed"
+
+
+@dataclass
+class ModelEntry:
+    """One model of a run, as the manifest records it."""
+
+    model_id: str
+    status: str
+    file: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    algorithm: str | None = None
+    role: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready, without empty optional fields."""
+        data = {
+            "model_id": self.model_id,
+            "status": self.status,
+            "file": self.file,
+            "size": self.size,
+            "sha256": self.sha256,
+            "algorithm": self.algorithm,
+            "role": self.role,
+            "params": self.params,
+            "metrics": self.metrics,
+            "error": self.error,
+        }
+        return {key: value for key, value in data.items() if value not in (None, {})}
+
+
+def build_manifest(
+    run_id: str,
+    entries: Mapping[str, ModelEntry],
+    *,
+    lineage: Mapping[str, Any],
+    versions: Mapping[str, str],
+) -> dict[str, Any]:
+    """The manifest of a run; `complete` is true only when every model was saved."""
+    failed = sorted(model_id for model_id, entry in entries.items() if entry.status != SAVED)
+    return {
+        "format": MANIFEST_FORMAT,
+        "run_id": run_id,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "complete": not failed,
+        "failed": failed,
+        "versions": dict(versions),
+        "models": {model_id: entries[model_id].as_json() for model_id in sorted(entries)},
+        "lineage": dict(lineage),
+    }
+
+
+def check_manifest(manifest: Mapping[str, Any], where: str) -> None:
+    """Raise ValueError naming `where` when the manifest is not one this version reads."""
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{where}: manifest format {manifest.get('format')!r}, expected {MANIFEST_FORMAT}")
+    for key in ("run_id", "models", "lineage", "complete"):
+        if key not in manifest:
+            raise ValueError(f"{where}: manifest has no {key!r}")
+    for model_id, entry in manifest["models"].items():
+        if entry.get("status") == SAVED and not (entry.get("file") and entry.get("sha256")):
+            raise ValueError(f"{where}: model {model_id} is marked saved without a file and checksum")
+
+
+def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Which autoencoder feeds which, which inputs each member used, which members form
+    the team, from a run's metrics.json. Pure."""
+    features = metrics.get("features", {})
+    team = metrics.get("team", {})
+    return {
+        "autoencoders": {
+            name: {"model_id": ae["model_id"], "input": ae["input"], "hidden": ae["hidden"]}
+            for name, ae in features.get("autoencoders", {}).items()
+        },
+        "features": features.get("used", []),
+        "members": {
+            name: {"model_id": member["model_id"], "algorithm": member["algorithm"], "input": member["input"]}
+            for name, member in team.get("members", {}).items()
+            if not member.get("failure")
+        },
+        "team": team.get("kept", []),
+        "baseline": metrics.get("baseline", {}).get("model_id"),
+    }
+
+
+def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per model id of a run: its role, algorithm, parameters and headline metrics. Pure."""
+    roles: dict[str, dict[str, Any]] = {}
+    for name, ae in metrics.get("features", {}).get("autoencoders", {}).items():
+        roles[ae["model_id"]] = {
+            "role": f"autoencoder {name}",
+            "algorithm": "deeplearning",
+            "metrics": {"training_mse": ae["training_mse"], "validation_mse": ae["validation_mse"]},
+        }
+    for name, member in metrics.get("team", {}).get("members", {}).items():
+        if member.get("failure"):
+            continue
+        roles[member["model_id"]] = {
+            "role": f"member {name}",
+            "algorithm": member["algorithm"],
+            "params": member["params"],
+            "metrics": {
+                split: {"error": member[split]["error"], "logloss": member[split]["logloss"]}
+                for split in ("valid", "test")
+            },
+        }
+    for section in ("baseline", "features_classifier"):
+        if section in metrics:
+            model = metrics[section]
+            roles[model["model_id"]] = {
+                "role": section,
+                "algorithm": model["algorithm"],
+                "params": model["params"],
+                "metrics": {split: {"error": model[split]["error"]} for split in ("valid", "test")},
+            }
+    return roles

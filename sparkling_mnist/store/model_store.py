@@ -1,0 +1,284 @@
+"""The model store: every model of a run saved by H2O itself onto shared storage
+(`<store>/<run-id>/<model-id>`), read back, sized and checksummed, and a manifest
+written last.
+
+Why: on a multi-node H2O cluster `save_model` to a local path writes on the node the
+client talks to and `load_model` reads on another; shared storage (S3, HDFS, a shared
+mount) is the safe place. H2O writes and reads the model files (its persist layer
+speaks `s3://` and `hdfs://`); Python only reads them back for the checksums and
+writes the manifest.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparkling_mnist.errors import StoreError
+from sparkling_mnist.store.files import StoreFiles, sha256_of
+from sparkling_mnist.store.location import MANIFEST, StoreLocation, check_run_id
+from sparkling_mnist.store.manifest import FAILED, SAVED, ModelEntry, build_manifest, check_manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SaveReport:
+    """What a save did: the manifest written, and the models that failed with reasons."""
+
+    run_id: str
+    manifest_path: str
+    saved: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every model was saved."""
+        return not self.failed
+
+
+@dataclass
+class VerifyReport:
+    """What `verify` found for one run."""
+
+    run_id: str
+    complete: bool
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the manifest exists, is complete and every checksum matches."""
+        return self.complete and not self.problems
+
+
+def cluster_model_ids() -> list[str]:
+    """Every model in the H2O cluster, through the REST API (`GET /3/Models`)."""
+    import h2o
+
+    response = h2o.api("GET /3/Models")
+    return sorted(str(model["model_id"]["name"]) for model in response["models"])
+
+
+def h2o_version() -> str:
+    """The H2O version of the connected cluster."""
+    import h2o
+
+    return str(h2o.cluster().version)
+
+
+class ModelStore:
+    """Save and load the models of runs under one store location."""
+
+    def __init__(self, location: StoreLocation, files: StoreFiles) -> None:
+        self.location = location
+        self.files = files
+
+    # Saving
+
+    def save(
+        self,
+        run_id: str,
+        models: Iterable[Any],
+        *,
+        roles: Mapping[str, Mapping[str, Any]] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> SaveReport:
+        """Save models (H2O model objects or model ids) under `<store>/<run_id>/`, then
+        the manifest. Every model is attempted; failures are reported, not raised.
+
+        Returns:
+            The report; `ok` is false when any model failed (the manifest marks it).
+        """
+        check_run_id(run_id)
+        roles = roles or {}
+        entries: dict[str, ModelEntry] = {}
+        for model in models:
+            model_id = model if isinstance(model, str) else str(model.model_id)
+            entries[model_id] = self._save_one(run_id, model, roles.get(model_id, {}))
+        manifest = build_manifest(run_id, entries, lineage=lineage or {}, versions=self._versions())
+        # Written last: a run without a manifest is an interrupted one.
+        self.files.write_bytes(self.location.manifest(run_id), json.dumps(manifest, indent=2, sort_keys=True).encode())
+        report = SaveReport(run_id, self.location.manifest(run_id))
+        for model_id, entry in entries.items():
+            if entry.status == SAVED:
+                report.saved.append(model_id)
+            else:
+                report.failed[model_id] = entry.error or "unknown"
+        log.info(
+            "store: run %s, %d model(s) saved, %d failed -> %s",
+            run_id,
+            len(report.saved),
+            len(report.failed),
+            report.manifest_path,
+        )
+        return report
+
+    def save_all(self, run_id: str, **kwargs: Any) -> SaveReport:
+        """Save every model in the H2O cluster (listed through the REST API)."""
+        return self.save(run_id, cluster_model_ids(), **kwargs)
+
+    def _save_one(self, run_id: str, model: Any, role: Mapping[str, Any]) -> ModelEntry:
+        import h2o
+
+        model_id = model if isinstance(model, str) else str(model.model_id)
+        target = self.location.path(run_id, model_id)
+        entry = ModelEntry(model_id=model_id, status=FAILED, **_role_fields(role))
+        try:
+            h2o_model = h2o.get_model(model_id) if isinstance(model, str) else model
+            entry.algorithm = entry.algorithm or str(h2o_model.algo)
+            h2o.save_model(h2o_model, path=self.location.run(run_id), filename=model_id, force=True)
+            entry.size, entry.sha256 = sha256_of(self.files, target)
+        except Exception as exc:  # H2O and storage raise many types; each is reported
+            entry.error = _one_line(exc)
+            log.error("store: model %s not saved to %s: %s", model_id, target, entry.error)
+            return entry
+        entry.status = SAVED
+        entry.file = f"{run_id}/{model_id}"
+        return entry
+
+    def _versions(self) -> dict[str, str]:
+        from sparkling_mnist import __version__
+
+        try:
+            h2o = h2o_version()
+        except Exception:  # no cluster connected: the manifest still says ours
+            h2o = "unknown"
+        return {"h2o": h2o, "sparkling_mnist": __version__}
+
+    # Reading
+
+    def runs(self) -> list[str]:
+        """Run ids in the store (folders holding a manifest or model files)."""
+        names = {path[len(self.location.root) + 1 :].split("/", 1)[0] for path in self.files.list(self.location.root)}
+        return sorted(name for name in names if name)
+
+    def manifest(self, run_id: str) -> dict[str, Any]:
+        """The manifest of a run.
+
+        Raises:
+            StoreError: no manifest (the run is incomplete: interrupted while saving), or
+                one this version cannot read.
+        """
+        path = self.location.manifest(run_id)
+        if not self.files.exists(path):
+            stored = [p for p in self.files.list(self.location.run(run_id)) if not p.endswith(MANIFEST)]
+            raise StoreError(
+                f"run {run_id} in {self.location.root} is incomplete: no {MANIFEST} "
+                f"({len(stored)} model file(s) present); save it again to complete it"
+            )
+        try:
+            manifest: dict[str, Any] = json.loads(self.files.read_bytes(path))
+            check_manifest(manifest, path)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from exc
+        return manifest
+
+    def verify(self, run_id: str) -> VerifyReport:
+        """Re-read every saved model file of a run and compare size and checksum."""
+        try:
+            manifest = self.manifest(run_id)
+        except StoreError as exc:
+            return VerifyReport(run_id, complete=False, problems=[str(exc)])
+        report = VerifyReport(run_id, complete=bool(manifest["complete"]))
+        for model_id, entry in manifest["models"].items():
+            if entry["status"] != SAVED:
+                report.problems.append(f"{model_id}: not saved ({entry.get('error', 'no reason recorded')})")
+                continue
+            try:
+                size, digest = sha256_of(self.files, self.location.path(entry["file"]))
+            except StoreError as exc:
+                report.problems.append(f"{model_id}: {exc}")
+                continue
+            report.checked += 1
+            if (size, digest) != (entry["size"], entry["sha256"]):
+                report.problems.append(
+                    f"{model_id}: checksum mismatch (stored {entry['size']} bytes {entry['sha256'][:12]}, "
+                    f"read {size} bytes {digest[:12]})"
+                )
+        return report
+
+    def load_run(self, run_id: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """Load every saved model of a run into the H2O cluster.
+
+        Models are loaded under `<namespace>/<model_id>` when a namespace is given (by
+        default the run id, when another run's model already holds the key), so two
+        runs with the same model id live side by side.
+
+        Returns:
+            Model id as stored -> loaded H2O model.
+
+        Raises:
+            StoreError: the run is incomplete, or a file fails its checksum.
+        """
+        manifest = self.manifest(run_id)
+        if not manifest["complete"]:
+            raise StoreError(f"run {run_id}: incomplete, models not saved: {', '.join(manifest['failed'])}")
+        loaded = {}
+        for model_id, entry in manifest["models"].items():
+            loaded[model_id] = self._load_one(self.location.path(entry["file"]), entry, namespace or run_id)
+        log.info("store: loaded %d model(s) of run %s", len(loaded), run_id)
+        return loaded
+
+    def load_dir(self, folder: str, pattern: str = "*") -> dict[str, Any]:
+        """Load every model file under `folder` (recursively) whose name matches `pattern`;
+        each is namespaced by its parent folder when its id is taken."""
+        loaded = {}
+        for path in self.files.list(folder):
+            name = path.rsplit("/", 1)[-1]
+            if name == MANIFEST or not fnmatch.fnmatch(name, pattern):
+                continue
+            parent = path.rsplit("/", 2)[-2]
+            loaded[f"{parent}/{name}"] = _load_namespaced(path, parent)
+        return loaded
+
+    def _load_one(self, path: str, entry: Mapping[str, Any], namespace: str) -> Any:
+        size, digest = sha256_of(self.files, path)
+        if (size, digest) != (entry["size"], entry["sha256"]):
+            raise StoreError(f"{path}: checksum mismatch with the manifest (file changed or truncated)")
+        return _load_namespaced(path, namespace)
+
+
+def _load_namespaced(path: str, namespace: str) -> Any:
+    """Load a model file; if its id is already taken by a different model in the
+    cluster, keep both: the loaded one moves to `<namespace>/<id>`."""
+    import h2o
+
+    from sparkling_mnist.store.rekey import existing_model, rekey_model
+
+    model_id = path.rsplit("/", 1)[-1]
+    previous = existing_model(model_id)
+    if previous is not None:
+        # Move the model already there aside, load, swap: the new one gets the namespaced key.
+        parked = rekey_model(model_id, f"{model_id}__parked")
+        h2o.load_model(path)
+        rekey_model(model_id, namespaced(namespace, model_id))
+        rekey_model(parked, model_id)
+        log.warning(
+            "store: model id %s already in the cluster; loaded %s as %s",
+            model_id,
+            path,
+            namespaced(namespace, model_id),
+        )
+        return h2o.get_model(namespaced(namespace, model_id))
+    return h2o.load_model(path)
+
+
+def _role_fields(role: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: role[key] for key in ("algorithm", "role", "params", "metrics") if key in role}
+
+
+def _one_line(exc: Exception) -> str:
+    """The exception's type and first two non-empty lines (H2O puts the cause on the second)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {' '.join(lines[:2])}".strip()
+
+
+def namespaced(namespace: str, model_id: str) -> str:
+    """The key a model loads under when its own id is taken: `<namespace>.<model_id>`
+    (no slash: H2O's REST paths carry model keys)."""
+    return f"{namespace}.{model_id}"

@@ -1,0 +1,162 @@
+"""The model store with real H2O models: a local directory and S3 on a local moto
+server; manifests, checksums, failures, incomplete runs, same ids side by side."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sparkling_mnist.config import StoreSettings
+from sparkling_mnist.errors import StoreError
+from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.store import ModelStore, open_store
+
+pytestmark = pytest.mark.spark
+
+ACCESS_KEY = "test-access-key-7f3a"
+SECRET_KEY = "test-secret-key-c91e0b"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(jvm_session: SparkH2OSession) -> Iterator[str]:
+    """A moto S3 server on loopback, its bucket, and H2O's S3 client pointed at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="models")
+        # The JVM started before this fixture: give H2O's S3 client the same settings a
+        # job gets at JVM start (store_java_options) as system properties.
+        _ = jvm_session.h2o
+        system = jvm_session.spark.sparkContext._jvm.java.lang.System  # type: ignore[union-attr]
+        for key, value in {
+            "sys.ai.h2o.persist.s3.endPoint": endpoint,
+            "sys.ai.h2o.persist.s3.enable.path.style": "true",
+            "aws.accessKeyId": ACCESS_KEY,
+            "aws.secretKey": SECRET_KEY,
+        }.items():
+            system.setProperty(key, value)
+        yield endpoint
+    server.stop()
+
+
+def _train(model_id: str, ntrees: int, seed: int) -> Any:
+    import h2o
+    from h2o.estimators import H2OGradientBoostingEstimator
+
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    table["y"] = np.where(table["a"] + 0.3 * table["b"] > 0, "yes", "no")
+    frame = h2o.H2OFrame(table)
+    frame["y"] = frame["y"].asfactor()
+    model = H2OGradientBoostingEstimator(model_id=model_id, ntrees=ntrees, max_depth=2, seed=seed)
+    model.train(x=["a", "b", "c"], y="y", training_frame=frame)
+    return model
+
+
+def _stores(tmp_path: Path, s3_endpoint: str) -> list[ModelStore]:
+    local = open_store(StoreSettings(uri=str(tmp_path / "store")))
+    s3 = open_store(
+        StoreSettings.model_validate(
+            {"uri": f"s3://models/{tmp_path.name}", "s3": {"endpoint": s3_endpoint, "path_style": True}}
+        )
+    )
+    return [local, s3]
+
+
+def test_save_verify_and_load_side_by_side(jvm_session: SparkH2OSession, tmp_path: Path, s3_endpoint: str) -> None:
+    import h2o
+
+    for store in _stores(tmp_path, s3_endpoint):
+        day1 = _train("gbm_daily", ntrees=3, seed=1)
+        roles = {"gbm_daily": {"role": "member gbm", "params": {"ntrees": 3}, "metrics": {"valid": {"error": 0.1}}}}
+        report = store.save("day1", [day1], roles=roles, lineage={"team": ["gbm"]})
+        assert report.ok and report.saved == ["gbm_daily"]
+        _train("gbm_daily", ntrees=7, seed=2)  # the next day: same model id, another model
+        assert store.save("day2", ["gbm_daily"]).ok
+        assert store.runs() == ["day1", "day2"]
+
+        manifest = store.manifest("day1")
+        entry = manifest["models"]["gbm_daily"]
+        assert manifest["complete"] and manifest["lineage"] == {"team": ["gbm"]}
+        assert entry["status"] == "saved" and entry["size"] > 1000 and len(entry["sha256"]) == 64
+        assert entry["role"] == "member gbm" and entry["algorithm"] == "gbm"
+        assert manifest["versions"]["h2o"].startswith("3.46")
+        assert all(report.ok and report.checked == 1 for report in map(store.verify, ["day1", "day2"]))
+
+        h2o.remove_all()
+        first = store.load_run("day1")["gbm_daily"]
+        second = store.load_run("day2")["gbm_daily"]
+        assert first.model_id == "gbm_daily" and second.model_id == "day2.gbm_daily"  # no silent overwrite
+        assert h2o.get_model("gbm_daily").actual_params["ntrees"] == 3
+        assert h2o.get_model("day2.gbm_daily").actual_params["ntrees"] == 7
+
+
+def test_failures_are_reported_and_incomplete_runs_refused(
+    jvm_session: SparkH2OSession, tmp_path: Path, s3_endpoint: str
+) -> None:
+    for store in _stores(tmp_path, s3_endpoint):
+        model = _train("gbm_ok", ntrees=2, seed=3)
+        report = store.save("partial", [model, "no_such_model"])
+        assert not report.ok and report.saved == ["gbm_ok"]
+        assert "no_such_model" in report.failed and "not found" in report.failed["no_such_model"]
+        manifest = store.manifest("partial")
+        assert not manifest["complete"] and manifest["failed"] == ["no_such_model"]
+        assert "sha256" not in manifest["models"]["no_such_model"]  # never claims a missing file
+        with pytest.raises(StoreError, match="incomplete, models not saved: no_such_model"):
+            store.load_run("partial")
+        verify = store.verify("partial")
+        assert not verify.ok and verify.checked == 1 and "no_such_model: not saved" in verify.problems[0]
+
+        # Killed before the manifest: files but no manifest -> incomplete, and saying so.
+        store.files.write_bytes(store.location.path("killed", "gbm_ok"), b"half a model")
+        with pytest.raises(StoreError, match=r"run killed .* is incomplete: no manifest.json \(1 model file"):
+            store.manifest("killed")
+        assert not store.verify("killed").ok
+
+        # A changed file fails its checksum.
+        assert store.save("tampered", [model]).ok
+        store.files.write_bytes(store.location.path("tampered", "gbm_ok"), b"not the model")
+        assert "checksum mismatch" in store.verify("tampered").problems[0]
+        with pytest.raises(StoreError, match="checksum mismatch"):
+            store.load_run("tampered")
+
+
+def test_s3_endpoint_down_is_a_clear_bounded_error(tmp_path: Path) -> None:
+    settings = StoreSettings.model_validate(
+        {
+            "uri": "s3://models/x",
+            "s3": {"endpoint": f"http://127.0.0.1:{_free_port()}", "max_attempts": 2, "timeout_seconds": 1},
+        }
+    )
+    store = open_store(settings)
+    with pytest.raises(StoreError, match=r"S3 \(http://127.0.0.1:\d+\): cannot check s3://models/x/r/manifest.json"):
+        store.manifest("r")
+
+
+def test_manifest_and_store_keep_no_secrets(tmp_path: Path, s3_endpoint: str) -> None:
+    for store in _stores(tmp_path, s3_endpoint):
+        _train("gbm_secret", ntrees=2, seed=4)
+        store.save("secrets", ["gbm_secret"])
+        text = json.dumps(store.manifest("secrets"))
+        assert ACCESS_KEY not in text and SECRET_KEY not in text
