@@ -48,7 +48,7 @@ def s3_endpoint(jvm_session: SparkH2OSession) -> Iterator[str]:
         # The JVM started before this fixture: give H2O's S3 client the same settings a
         # job gets at JVM start (store_java_options) as system properties.
         _ = jvm_session.h2o
-        system = jvm_session.spark.sparkContext._jvm.java.lang.System  # type: ignore[union-attr]
+        system = jvm_session.spark.sparkContext._jvm.java.lang.System
         for key, value in {
             "sys.ai.h2o.persist.s3.endPoint": endpoint,
             "sys.ai.h2o.persist.s3.enable.path.style": "true",
