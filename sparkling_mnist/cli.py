@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sparkling_mnist import __version__
 from sparkling_mnist.config import load_config
@@ -23,10 +24,14 @@ from sparkling_mnist.errors import ConfigError, SparklingMnistError
 from sparkling_mnist.export.cli import COMMAND as EXPORT_COMMAND
 from sparkling_mnist.export.cli import add_export_parser, run_export
 from sparkling_mnist.pipeline import run_stages
+from sparkling_mnist.score_job import run_score
+from sparkling_mnist.scoring import ENGINES
 from sparkling_mnist.store.cli import COMMAND as MODELS_COMMAND
 from sparkling_mnist.store.cli import add_models_parser, run_models
 
 log = logging.getLogger("sparkling_mnist")
+
+SCORE_HELP = "score new images (the config's source) through a stored run's autoencoders and team"
 
 COMMANDS = {
     "ingest": (["ingest"], "read, validate and split the source into Parquet under the run dir"),
@@ -72,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_export_parser(sub)
     add_models_parser(sub)
+    score = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP)
+    score.add_argument("--config", default="conf/local.yaml", help="YAML job config: its store and source sections")
+    score.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
+    score.add_argument("--conf", action="append", default=[], metavar="spark.KEY=VALUE", help="a Spark setting")
+    score.add_argument("--run-id", default=None, help="stored run to score with (default: the config's)")
+    score.add_argument("--store", default=None, help="store URI (default: the config's store.uri)")
+    score.add_argument("--engine", choices=ENGINES, default="h2o", help="h2o cluster, or spark without H2O")
+    score.add_argument("--out", required=True, type=Path, help="predictions Parquet file to write")
+    score.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
 
@@ -93,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.command == EXPORT_COMMAND:
         return run_export(args)
+    if args.command == "score":
+        return _score(args)
     if args.command == MODELS_COMMAND:
         try:
             return run_models(args, _parse_conf(args.conf))
@@ -107,6 +123,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc)
         return 2
     log.info("%s finished: %s", args.command, run.root)
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    try:
+        overrides = [*args.set, *([f"store.uri={args.store}"] if args.store else [])]
+        overrides += [f"store.run_id={args.run_id}"] if args.run_id else []
+        cfg = load_config(args.config, overrides)
+        out = run_score(cfg, engine=args.engine, out=args.out.resolve(), cli_conf=_parse_conf(args.conf))
+    except SparklingMnistError as exc:
+        log.error("score failed: %s", exc)
+        return 2
+    log.info("score finished: %s", out)
     return 0
 
 

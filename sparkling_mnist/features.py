@@ -179,7 +179,12 @@ def build_features(
             time.monotonic() - started,
         )
     columns = sum(summary[name]["hidden"] for name in used)
-    return {"autoencoders": summary, "used": used, "feature_columns": columns}
+    return {
+        "autoencoders": summary,
+        "used": used,
+        "feature_columns": columns,
+        "passthrough": list(settings.passthrough),
+    }
 
 
 def _hidden_size(spec: AutoencoderSpec, source: _Inputs) -> int:

@@ -33,6 +33,7 @@ class ModelEntry:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready, without empty optional fields."""
@@ -47,6 +48,7 @@ class ModelEntry:
             "params": self.params,
             "metrics": self.metrics,
             "error": self.error,
+            "artifacts": self.artifacts,
         }
         return {key: value for key, value in data.items() if value not in (None, {})}
 
@@ -80,7 +82,8 @@ def check_manifest(manifest: Mapping[str, Any], where: str) -> None:
         if key not in manifest:
             raise ValueError(f"{where}: manifest has no {key!r}")
     for model_id, entry in manifest["models"].items():
-        if entry.get("status") == SAVED and not (entry.get("file") and entry.get("sha256")):
+        files = [entry, *entry.get("artifacts", {}).values()]
+        if entry.get("status") == SAVED and not all(item.get("file") and item.get("sha256") for item in files):
             raise ValueError(f"{where}: model {model_id} is marked saved without a file and checksum")
 
 
@@ -101,6 +104,9 @@ def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:
             if not member.get("failure")
         },
         "team": team.get("kept", []),
+        "classes": team.get("classes", []),
+        "low_confidence_threshold": team.get("low_confidence_threshold"),
+        "passthrough": features.get("passthrough", []),
         "baseline": metrics.get("baseline", {}).get("model_id"),
     }
 
@@ -112,6 +118,7 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         roles[ae["model_id"]] = {
             "role": f"autoencoder {name}",
             "algorithm": "deeplearning",
+            "artifacts": ["network"],
             "metrics": {"training_mse": ae["training_mse"], "validation_mse": ae["validation_mse"]},
         }
     for name, member in metrics.get("team", {}).get("members", {}).items():
@@ -120,6 +127,7 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         roles[member["model_id"]] = {
             "role": f"member {name}",
             "algorithm": member["algorithm"],
+            "artifacts": ["mojo"],
             "params": member["params"],
             "metrics": {
                 split: {"error": member[split]["error"], "logloss": member[split]["logloss"]}

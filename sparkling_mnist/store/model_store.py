@@ -12,10 +12,13 @@ writes the manifest.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sparkling_mnist.errors import StoreError
@@ -24,6 +27,8 @@ from sparkling_mnist.store.location import MANIFEST, StoreLocation, check_run_id
 from sparkling_mnist.store.manifest import FAILED, SAVED, ModelEntry, build_manifest, check_manifest
 
 log = logging.getLogger(__name__)
+
+ARTIFACT_SUFFIXES = {"mojo": ".mojo.zip", "network": ".network.npz"}
 
 
 @dataclass
@@ -133,6 +138,8 @@ class ModelStore:
             entry.algorithm = entry.algorithm or str(h2o_model.algo)
             h2o.save_model(h2o_model, path=self.location.run(run_id), filename=model_id, force=True)
             entry.size, entry.sha256 = sha256_of(self.files, target)
+            for kind in role.get("artifacts", ()):
+                entry.artifacts[kind] = self._save_artifact(run_id, h2o_model, kind)
         except Exception as exc:  # H2O and storage raise many types; each is reported
             entry.error = _one_line(exc)
             log.error("store: model %s not saved to %s: %s", model_id, target, entry.error)
@@ -140,6 +147,41 @@ class ModelStore:
         entry.status = SAVED
         entry.file = f"{run_id}/{model_id}"
         return entry
+
+    def _save_artifact(self, run_id: str, model: Any, kind: str) -> dict[str, Any]:
+        """Write a scoring artifact beside the model: its MOJO (`mojo`) or its network as
+        numpy arrays (`network`, for autoencoders), both usable without an H2O cluster."""
+        name = f"{model.model_id}{ARTIFACT_SUFFIXES[kind]}"
+        with tempfile.TemporaryDirectory(prefix="sparkling-mnist-artifact-") as folder:
+            if kind == "mojo":
+                local = Path(model.download_mojo(path=folder))
+            else:
+                from sparkling_mnist.export.h2o_network import read_network
+
+                local = read_network(model).save(Path(folder) / name)
+            data = local.read_bytes()
+        self.files.write_bytes(self.location.path(run_id, name), data)
+        size, digest = sha256_of(self.files, self.location.path(run_id, name))
+        if size != len(data):
+            raise StoreError(f"{name}: wrote {len(data)} bytes, read back {size}")
+        return {"file": f"{run_id}/{name}", "size": size, "sha256": digest}
+
+    def artifact(self, manifest: Mapping[str, Any], model_id: str, kind: str, folder: Path) -> Path:
+        """Copy a model's artifact from the store to a local folder, checked against the
+        manifest; returns the local path.
+
+        Raises:
+            StoreError: the model has no such artifact, or its checksum does not match.
+        """
+        entry = manifest["models"].get(model_id, {}).get("artifacts", {}).get(kind)
+        if entry is None:
+            raise StoreError(f"run {manifest['run_id']}: model {model_id} has no {kind} in the store")
+        data = self.files.read_bytes(self.location.path(entry["file"]))
+        if (len(data), hashlib.sha256(data).hexdigest()) != (entry["size"], entry["sha256"]):
+            raise StoreError(f"{entry['file']}: checksum mismatch with the manifest")
+        local: Path = folder / str(entry["file"]).rsplit("/", 1)[-1]
+        local.write_bytes(data)
+        return local
 
     def _versions(self) -> dict[str, str]:
         from sparkling_mnist import __version__
@@ -189,23 +231,28 @@ class ModelStore:
             if entry["status"] != SAVED:
                 report.problems.append(f"{model_id}: not saved ({entry.get('error', 'no reason recorded')})")
                 continue
-            try:
-                size, digest = sha256_of(self.files, self.location.path(entry["file"]))
-            except StoreError as exc:
-                report.problems.append(f"{model_id}: {exc}")
-                continue
-            report.checked += 1
-            if (size, digest) != (entry["size"], entry["sha256"]):
-                report.problems.append(
-                    f"{model_id}: checksum mismatch (stored {entry['size']} bytes {entry['sha256'][:12]}, "
-                    f"read {size} bytes {digest[:12]})"
-                )
+            for item in [entry, *entry.get("artifacts", {}).values()]:
+                self._verify_file(report, model_id, item)
         return report
+
+    def _verify_file(self, report: VerifyReport, model_id: str, entry: Mapping[str, Any]) -> None:
+        """Re-read one stored file (a model or an artifact) against its manifest entry."""
+        try:
+            size, digest = sha256_of(self.files, self.location.path(entry["file"]))
+        except StoreError as exc:
+            report.problems.append(f"{model_id}: {exc}")
+            return
+        report.checked += 1
+        if (size, digest) != (entry["size"], entry["sha256"]):
+            report.problems.append(
+                f"{model_id}: checksum mismatch in {entry['file']} (stored {entry['size']} bytes "
+                f"{entry['sha256'][:12]}, read {size} bytes {digest[:12]})"
+            )
 
     def load_run(self, run_id: str, *, namespace: str | None = None) -> dict[str, Any]:
         """Load every saved model of a run into the H2O cluster.
 
-        Models are loaded under `<namespace>/<model_id>` when a namespace is given (by
+        Models are loaded under `<namespace>.<model_id>` when a namespace is given (by
         default the run id, when another run's model already holds the key), so two
         runs with the same model id live side by side.
 
@@ -245,7 +292,7 @@ class ModelStore:
 
 def _load_namespaced(path: str, namespace: str) -> Any:
     """Load a model file; if its id is already taken by a different model in the
-    cluster, keep both: the loaded one moves to `<namespace>/<id>`."""
+    cluster, keep both: the loaded one moves to `<namespace>.<id>`."""
     import h2o
 
     from sparkling_mnist.store.rekey import existing_model, rekey_model

@@ -164,3 +164,35 @@ def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_s
     assert main(["models", "verify", *args]) == 0
     (run.root.parent / "store" / "team-test" / "manifest.json").unlink()
     assert main(["models", "verify", *args]) == 1
+
+
+@pytest.mark.parametrize("engine", ["h2o", "spark"])
+def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, engine: str) -> None:
+    from sparkling_mnist.scoring import ScoringPlan, score_images
+    from sparkling_mnist.store import open_store
+
+    run = team_run.run
+    cfg = team_run.cfg.model_copy(
+        update={"store": StoreSettings(uri=str(run.root.parent / "score-store"), run_id="score-test")}
+    )
+    store = open_store(cfg.store)
+    if not store.files.exists(store.location.manifest("score-test")):
+        StageRunner(cfg, jvm_session, run).store()
+    manifest = store.manifest("score-test")
+    kept = load_metrics(run)["team"]["kept"]
+    for member in kept:
+        assert "mojo" in manifest["models"][manifest["lineage"]["members"][member]["model_id"]]["artifacts"]
+    plan = ScoringPlan.from_manifest(manifest)
+    assert [m.name for m in plan.members] == kept and len(plan.feature_columns()) == 16
+
+    images = jvm_session.spark.read.parquet(str(run.split("test")))
+    scored = score_images(plan, store, images, engine=engine, hc=jvm_session.h2o).sort_values("id")
+    expected = pd.read_parquet(run.team_predictions("test")).sort_values("id")
+    assert len(scored) == len(expected) == 120
+    np.testing.assert_array_equal(scored["id"].to_numpy(), expected["id"].to_numpy())
+    np.testing.assert_array_equal(scored["label"].to_numpy(), expected["label"].to_numpy())
+    probabilities = [f"p{c}" for c in range(10)]
+    difference = np.abs(scored[probabilities].to_numpy() - expected[probabilities].to_numpy()).max()
+    assert difference <= 1e-6, difference
+    np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
+    np.testing.assert_array_equal(scored["low_confidence"].to_numpy(), expected["low_confidence"].to_numpy())
