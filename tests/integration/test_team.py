@@ -166,9 +166,8 @@ def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_s
     assert main(["models", "verify", *args]) == 1
 
 
-@pytest.mark.parametrize("engine", ["h2o", "spark"])
-def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, engine: str) -> None:
-    from sparkling_mnist.scoring import ScoringPlan, score_images
+def _stored(team_run: StageRunner, jvm_session: SparkH2OSession) -> Any:
+    """The team run saved to a local store as run `score-test` (once per module)."""
     from sparkling_mnist.store import open_store
 
     run = team_run.run
@@ -178,6 +177,15 @@ def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: Spar
     store = open_store(cfg.store)
     if not store.files.exists(store.location.manifest("score-test")):
         StageRunner(cfg, jvm_session, run).store()
+    return store
+
+
+@pytest.mark.parametrize("engine", ["h2o", "spark"])
+def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, engine: str) -> None:
+    from sparkling_mnist.scoring import ScoringPlan, score_images
+
+    run = team_run.run
+    store = _stored(team_run, jvm_session)
     manifest = store.manifest("score-test")
     kept = load_metrics(run)["team"]["kept"]
     for member in kept:
@@ -196,3 +204,40 @@ def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: Spar
     assert difference <= 1e-6, difference
     np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
     np.testing.assert_array_equal(scored["low_confidence"].to_numpy(), expected["low_confidence"].to_numpy())
+
+
+def test_score_command_without_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path) -> None:
+    """`sparkling-mnist score --engine spark` as a user runs it: its own process, new
+    images in a supported format (here Parquet), no H2O cluster started."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    store = _stored(team_run, jvm_session)
+    out = tmp_path / "predictions.parquet"
+    command = [
+        str(Path(sys.executable).parent / "sparkling-mnist"),
+        "score",
+        "--engine",
+        "spark",
+        "--store",
+        store.location.root,
+        "--run-id",
+        "score-test",
+        "--out",
+        str(out),
+        "--set",
+        "source={format: parquet, train: [" + str(team_run.run.split("test")) + "]}",
+        "--set",
+        "spark.conf.spark.driver.memory=1g",
+    ]
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cloud up" not in result.stderr  # no H2O
+    scored = pd.read_parquet(out).sort_values("id")
+    expected = pd.read_parquet(team_run.run.team_predictions("test")).sort_values("id")
+    np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
+    assert "score: 120 images read, 120 accepted, 0 rejected" in result.stderr
