@@ -31,6 +31,7 @@ from sparkling_mnist.store.cli import add_models_parser, run_models
 
 log = logging.getLogger("sparkling_mnist")
 
+CLUSTER_HELP = "start or stop a Spark standalone cluster of N workers on 127.0.0.1 (pyspark's own launcher)"
 SCORE_HELP = "score new images (the config's source) through a stored run's autoencoders and team"
 
 COMMANDS = {
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_export_parser(sub)
     add_models_parser(sub)
+    cluster = sub.add_parser("cluster", help=CLUSTER_HELP, description=CLUSTER_HELP)
+    cluster.add_argument("action", choices=["start", "stop"])
+    cluster.add_argument("--workers", type=int, default=2, help="worker processes (%(default)s)")
+    cluster.add_argument("--cores", type=int, default=1, help="cores per worker (%(default)s)")
+    cluster.add_argument("--memory", default="3g", help="memory per worker (%(default)s)")
+    cluster.add_argument("--root", type=Path, default=Path("runs/cluster"), help="logs, work dirs (%(default)s)")
+    cluster.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     score = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP)
     score.add_argument("--config", default="conf/local.yaml", help="YAML job config: its store and source sections")
     score.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
@@ -105,16 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand. Returns the exit code: 0 done, 2 a problem the user can fix."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    if args.command == EXPORT_COMMAND:
-        return run_export(args)
-    if args.command == "score":
-        return _score(args)
-    if args.command == MODELS_COMMAND:
-        try:
-            return run_models(args, _parse_conf(args.conf))
-        except ConfigError as exc:
-            log.error("models failed: %s", exc)
-            return 2
+    handlers = {EXPORT_COMMAND: run_export, "score": _score, "cluster": _cluster, MODELS_COMMAND: _models}
+    if args.command in handlers:
+        return handlers[args.command](args)
     stages, _ = COMMANDS[args.command]
     try:
         cfg = load_config(args.config, args.set)
@@ -123,6 +124,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc)
         return 2
     log.info("%s finished: %s", args.command, run.root)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    try:
+        return run_models(args, _parse_conf(args.conf))
+    except ConfigError as exc:
+        log.error("models failed: %s", exc)
+        return 2
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from sparkling_mnist.cluster import LocalCluster, stop_recorded
+
+    try:
+        if args.action == "stop":
+            log.info("stopped %d process group(s)", stop_recorded(args.root.resolve()))
+            return 0
+        cluster = LocalCluster(workers=args.workers, cores=args.cores, memory=args.memory, root=args.root).start()
+        state = cluster.save_state()
+    except SparklingMnistError as exc:
+        log.error("cluster %s failed: %s", args.action, exc)
+        return 2
+    conf = " ".join(f"--conf {key}={value}" for key, value in cluster.spark_conf().items() if key != "spark.master")
+    log.info("cluster up (%s): spark-submit --master %s %s ...", state, cluster.master_url, conf)
     return 0
 
 
