@@ -81,3 +81,60 @@ def test_relative_save_is_lost_while_the_store_loads_anywhere(tmp_path: Path, mo
     assert loaded["relative"].startswith("failed"), loaded["relative"]
     assert loaded["uploaded"] == saved["predictions"]
     assert loaded["store"] == saved["predictions"]
+
+
+def test_main_job_on_a_cluster_then_scored_by_a_fresh_one(tmp_path: Path, moto_endpoint: str) -> None:
+    """The main job via spark-submit on 2 workers (2 H2O nodes), every model stored to S3;
+    then a new job on a brand-new cluster scores the test split from the store."""
+    import pandas as pd
+    import pyspark
+
+    from sparkling_mnist.session import JAVA17_FLAGS, merge_java_options
+
+    spark_submit = str(Path(pyspark.__file__).parent / "bin" / "spark-submit")
+    run_dir = tmp_path / "run"
+    s3_flags = (f"-Dsys.ai.h2o.persist.s3.endPoint={moto_endpoint}", "-Dsys.ai.h2o.persist.s3.enable.path.style=true")
+    settings = [
+        f"run.dir={run_dir}",
+        "source.limit=400",
+        "augment.effects=[rotate, all]",
+        "baseline.params={hidden: [16], epochs: 1}",
+        "features.autoencoders=[{name: A, hidden: 8}, {name: B, hidden: 4, input: A}]",
+        "features.defaults={epochs: 1}",
+        "features.compare=false",
+        "team.members=[{name: dl, algorithm: deeplearning, params: {hidden: [8], epochs: 2}}, "
+        "{name: gbm, algorithm: gbm, params: {ntrees: 3}}]",
+        "team.keep=2",
+        "store.uri=s3://cluster-models/e2e",
+        f"store.s3.endpoint={moto_endpoint}",
+        "store.s3.path_style=true",
+        "store.run_id=e2e",
+    ]
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster-1") as cluster:
+        conf = {**cluster.spark_conf(executor_memory="1500m"), "spark.ui.enabled": "false"}
+        conf["spark.driver.extraJavaOptions"] = merge_java_options(None, s3_flags)
+        command = [spark_submit, *[arg for k, v in conf.items() for arg in ("--conf", f"{k}={v}")]]
+        command += ["jobs/run.py", "--config", "conf/local.yaml", *sets]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-4000:]
+        assert "2 node(s), spark master spark://127.0.0.1" in output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["team"]["kept"] and (run_dir / "report.html").is_file()
+    assert JAVA17_FLAGS[0] in conf["spark.driver.extraJavaOptions"]
+
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster-2") as fresh:
+        conf = {**fresh.spark_conf(executor_memory="1500m"), "spark.ui.enabled": "false"}
+        conf["spark.driver.extraJavaOptions"] = merge_java_options(None, s3_flags)
+        out = tmp_path / "scored.parquet"
+        command = [spark_submit, *[arg for k, v in conf.items() for arg in ("--conf", f"{k}={v}")]]
+        command += ["jobs/score.py", "--config", "conf/local.yaml", *sets, "--engine", "h2o", "--out", str(out)]
+        command += ["--set", "source={format: parquet, train: [" + str(run_dir / "data/images/split=test") + "]}"]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    scored = pd.read_parquet(out).sort_values("id")
+    expected = pd.read_parquet(run_dir / "team" / "predictions_test.parquet").sort_values("id")
+    assert len(scored) == len(expected) == 80
+    assert (scored["predict"].to_numpy() == expected["predict"].to_numpy()).all()
