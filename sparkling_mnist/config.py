@@ -70,11 +70,33 @@ class SparkSettings(_Section):
         return conf
 
 
+SECRET_KEYS = ("access_key", "secret_key", "aws_access_key_id", "aws_secret_access_key", "session_token", "password")
+
+
+class H2OSecurity(_Section):
+    """H2O's own security: a login on every REST/Flow endpoint (H2O nodes and Sparkling
+    Water's proxy) and TLS between the nodes. The password is read from the environment
+    variable named by `password_env`, never from a config file."""
+
+    login: Literal["none", "hash"] = Field("none", description="hash: user + password on every REST call")
+    user: str = Field("sparkling", min_length=1)
+    password_env: str = Field("SPARKLING_MNIST_H2O_PASSWORD", description="environment variable with the password")
+    internal_tls: bool = Field(False, description="TLS between H2O nodes (keys generated per run)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(str(key).lower() in SECRET_KEYS for key in data):
+            raise ValueError("a password never goes in a config file: put it in the variable named by password_env")
+        return data
+
+
 class H2OSettings(_Section):
-    """Sparkling Water's H2O cluster: logging. Sizing goes in spark.conf (spark.ext.h2o.*)."""
+    """Sparkling Water's H2O cluster: logging, security. Sizing goes in spark.conf (spark.ext.h2o.*)."""
 
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERRR", "FATAL"] = "WARN"
     log_dir: str | None = Field(None, description="default: <run.dir>/logs/h2o")
+    security: H2OSecurity = Field(default_factory=H2OSecurity)
 
 
 class MlxtendSource(_Section):
@@ -458,9 +480,6 @@ class TeamSettings(_Section):
     def kept(self) -> int:
         """How many members form the team."""
         return self.keep if self.keep is not None else len(self.members)
-
-
-SECRET_KEYS = ("access_key", "secret_key", "aws_access_key_id", "aws_secret_access_key", "session_token", "password")
 
 
 class S3Settings(_Section):

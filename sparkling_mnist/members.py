@@ -95,6 +95,7 @@ class Member:
     train_seconds: float = 0.0
     failure: str | None = None
     probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+    empty_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -127,7 +127,7 @@ def combine(
 ) -> pd.DataFrame:
     """The team's predictions from each member's (rows, classes) probabilities. Pure."""
     names = [member.name for member in plan.members]
-    cube = team_math.probability_cube([probabilities[name] for name in names], names)
+    cube = team_math.probability_cube([team_math.fill_empty_rows(probabilities[name])[0] for name in names], names)
     mean = team_math.team_probabilities(cube)
     table = pd.DataFrame({"id": ids, "label": labels})
     table["predict"] = team_math.summed_prediction(cube)

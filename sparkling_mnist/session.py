@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,19 @@ JAVA_OPTION_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOp
 
 # Sparkling Water refuses to start with these on; we fail earlier with the key named.
 FORBIDDEN_ON = ("spark.dynamicAllocation.enabled", "spark.speculation")
+
+
+def h2o_password(cfg: JobConfig) -> str:
+    """The H2O login password, from the environment variable the config names.
+
+    Raises:
+        ConfigError: the variable is not set (names it, never shows a value).
+    """
+    name = cfg.h2o.security.password_env
+    password = os.environ.get(name)
+    if not password:
+        raise ConfigError(f"h2o.security.login is hash but the environment variable {name} (the password) is not set")
+    return password
 
 
 def under_spark_submit() -> bool:
@@ -181,6 +197,7 @@ class SparkH2OSession:
         self.cli_conf = dict(cli_conf or {})
         self._spark: SparkSession | None = None
         self._h2o: Any = None
+        self._login_dir: str | None = None
 
     @property
     def spark(self) -> SparkSession:
@@ -216,6 +233,7 @@ class SparkH2OSession:
 
         started = time.monotonic()
         conf = resolve_spark_conf(self.cfg, self.cli_conf, _launched_conf())
+        conf.update(self._security_conf())
         master = conf.get("spark.master", "")
         if is_local_master(master) and not under_spark_submit():
             # Must be in the environment before the JVM and the Python workers start.
@@ -240,6 +258,8 @@ class SparkH2OSession:
         started = time.monotonic()
         os.makedirs(self.cfg.h2o_log_dir(), exist_ok=True)
         conf = H2OConf().setLogLevel(self.cfg.h2o.log_level).setLogDir(self.cfg.h2o_log_dir())
+        if self.cfg.h2o.security.login == "hash":
+            conf = conf.setUserName(self.cfg.h2o.security.user).setPassword(h2o_password(self.cfg))
         context = H2OContext.getOrCreate(conf)
         import h2o
 
@@ -255,6 +275,24 @@ class SparkH2OSession:
         )
         return context
 
+    def _security_conf(self) -> dict[str, str]:
+        """Sparkling Water settings for H2O's login and internal TLS. The login file
+        (`user: password`, Jetty's hash format) lives in a private temporary folder for
+        the session's lifetime, never under the run directory."""
+        security = self.cfg.h2o.security
+        conf: dict[str, str] = {}
+        if security.internal_tls:
+            conf["spark.ext.h2o.internal_secure_connections"] = "true"
+        if security.login == "hash":
+            password = h2o_password(self.cfg)
+            self._login_dir = tempfile.mkdtemp(prefix="sparkling-mnist-login-")
+            realm = Path(self._login_dir) / "realm.properties"
+            realm.touch(mode=0o600)
+            realm.write_text(f"{security.user}: {password}\n")
+            conf["spark.ext.h2o.hash.login"] = "true"
+            conf["spark.ext.h2o.login.conf"] = str(realm)
+        return conf
+
     def stop(self) -> None:
         """Stop H2O, then Spark (Sparkling Water's required order)."""
         if self._h2o is not None:
@@ -263,6 +301,9 @@ class SparkH2OSession:
         if self._spark is not None:
             self._spark.stop()
             self._spark = None
+        if self._login_dir is not None:
+            shutil.rmtree(self._login_dir, ignore_errors=True)
+            self._login_dir = None
 
     def __enter__(self) -> SparkH2OSession:
         return self

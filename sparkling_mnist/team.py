@@ -143,7 +143,12 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
     for member in trained:
         for split in EVALUATED:
             frame = member_frames(member.spec, frames)[split]
-            probabilities = predict_probabilities(member.model, frame, ordered)
+            probabilities, empty = team_math.fill_empty_rows(predict_probabilities(member.model, frame, ordered))
+            if empty:
+                log.warning(
+                    "member %s: %d %s row(s) without any probability, counted as uniform", member.name, empty, split
+                )
+            member.empty_rows[split] = empty
             if frame is not frames.features(split):
                 frame_ids = _frame_ids_labels(frame)[0]
                 if len(frame_ids) != len(reference[split][0]):
@@ -230,6 +235,7 @@ def _member_record(
     if member.failure:
         return record
     record["rank_score"] = scores[member.name]
+    record["rows_without_probabilities"] = dict(member.empty_rows)
     for split, (_, labels) in reference.items():
         probabilities = member.probabilities[split]
         summary = classification_summary(labels, np.argmax(probabilities, axis=1))

@@ -48,6 +48,18 @@ def probability_cube(member_probs: Sequence[np.ndarray], names: Sequence[str]) -
     return np.stack([np.asarray(p, dtype=np.float64) for p in member_probs], axis=2)
 
 
+def fill_empty_rows(probabilities: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows whose probabilities are all zero become uniform: the member has no opinion.
+
+    H2O's random forest gives such rows when no tree voted for any class (a few trees on
+    little data). Returns the repaired copy and how many rows were filled.
+    """
+    matrix = np.array(probabilities, dtype=np.float64, copy=True)
+    empty = matrix.sum(axis=1) == 0
+    matrix[empty] = 1.0 / matrix.shape[1]
+    return matrix, int(empty.sum())
+
+
 def team_probabilities(cube: np.ndarray) -> np.ndarray:
     """The members' mean probabilities, (rows, classes): the summed ones scaled to sum to 1."""
     return np.asarray(cube.mean(axis=2))

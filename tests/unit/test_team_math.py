@@ -111,3 +111,10 @@ def test_label_errors() -> None:
         team_math.correctness(cube(), np.array([0.0, 1.0, 2.0, 2.0]))
     with pytest.raises(ValueError, match="2 names for 3 members"):
         team_math.probability_cube([A, B, C], ["a", "b"])
+
+
+def test_rows_without_probabilities_become_uniform() -> None:
+    filled, count = team_math.fill_empty_rows(np.array([[0.0, 0.0, 0.0], [0.2, 0.3, 0.5]]))
+    assert count == 1
+    np.testing.assert_allclose(filled, [[1 / 3, 1 / 3, 1 / 3], [0.2, 0.3, 0.5]])
+    team_math.probability_cube([filled], ["drf"])  # now a valid member
