@@ -128,7 +128,15 @@ class StageRunner:
         self.run.clear_stage(name)
         log.info("stage %s: starting", name)
         started = time.monotonic()
-        summary = work()
+        try:
+            summary = work()
+        except (KeyboardInterrupt, Exception) as exc:
+            if self.session.lost is None and self.session.confirm_lost() is None:
+                raise
+            raise StageError(
+                f"stage {name} stopped: {self.session.lost}. Finished stages and models are kept in "
+                f"{self.run.root}: rerun the same command on a healthy cluster to resume from here"
+            ) from exc
         seconds = time.monotonic() - started
         self.run.mark_stage(name, fingerprint, seconds, summary)
         log.info("stage %s: done in %.1f s", name, seconds)

@@ -8,11 +8,13 @@ driver JVM is already running with them.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+EXIT_H2O_LOST = 3  # the process exit code when an H2O node is lost mid-job
+WATCHDOG_GRACE_S = 15.0
 DEFAULT_MASTER = "local[*]"
 
 # Java 17 closes these packages; H2O's REST client needs them (IllegalAccessError otherwise).
@@ -198,6 +202,10 @@ class SparkH2OSession:
         self._spark: SparkSession | None = None
         self._h2o: Any = None
         self._login_dir: str | None = None
+        self.lost: str | None = None  # why the H2O cloud broke, set by the watchdog
+        self._watchdog: threading.Thread | None = None
+        self._stopping = False
+        self._nodes = 0  # H2O nodes at start, on a cluster (0: local mode, not watched)
 
     @property
     def spark(self) -> SparkSession:
@@ -266,6 +274,8 @@ class SparkH2OSession:
         h2o.no_progress()  # progress bars print to stdout; stages log their own progress
         if is_local_master(spark.sparkContext.master):
             rebind_flow_proxy_to_loopback(spark)
+        if not is_local_master(spark.sparkContext.master):
+            self._start_watchdog(int(h2o.cluster().cloud_size))
         log.info(
             "h2o %s cloud up in %.1f s: %d node(s), spark master %s",
             h2o.__version__,
@@ -274,6 +284,64 @@ class SparkH2OSession:
             spark.sparkContext.master,
         )
         return context
+
+    def live_executors(self) -> int:
+        """Executors Spark holds right now (the driver not counted)."""
+        assert self._spark is not None
+        return int(self._spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()) - 1
+
+    def confirm_lost(self, wait: float = 20.0) -> str | None:
+        """After a failure on a cluster: wait up to `wait` s for Spark to notice a lost
+        executor (H2O may fail first). Returns why the cloud broke, or None."""
+        deadline = time.monotonic() + wait
+        while self.lost is None and self._nodes and time.monotonic() < deadline:
+            try:
+                if self.live_executors() < self._nodes:
+                    self.lost = (
+                        "a Spark executor was lost, and with it an H2O node: "
+                        "H2O has no high availability, the cloud cannot go on"
+                    )
+            except Exception:  # Spark itself is gone
+                return self.lost
+            time.sleep(1.0)
+        return self.lost
+
+    def _start_watchdog(self, nodes: int, period: float = 2.0) -> None:
+        """Watch for a lost executor while H2O runs: H2O has no high availability, a lost
+        node leaves its jobs waiting forever. The watchdog records why and interrupts the
+        main thread, which the stage runner turns into a clear error."""
+
+        def watch() -> None:
+            while not self._stopping and self.lost is None:
+                try:
+                    live = self.live_executors()
+                except Exception:  # Spark is stopping
+                    return
+                if live < nodes:
+                    self.lost = (
+                        f"a Spark executor was lost ({live} of {nodes} left), and with it an H2O node: "
+                        "H2O has no high availability, the cloud cannot go on"
+                    )
+                    log.error("%s", self.lost)
+                    _thread.interrupt_main()
+                    # The main thread only sees the interrupt between Python calls; a call
+                    # into the broken cloud never returns, so end the process after a grace.
+                    time.sleep(WATCHDOG_GRACE_S)
+                    if not self._stopping:
+                        log.error(
+                            "the H2O cloud does not answer: exiting with code %d. Finished stages and models "
+                            "are kept in %s: rerun the same command on a healthy cluster to resume",
+                            EXIT_H2O_LOST,
+                            Path(self.cfg.run.dir).resolve(),
+                        )
+                        logging.shutdown()
+                        os._exit(EXIT_H2O_LOST)
+                    return
+                time.sleep(period)
+
+        self._nodes = nodes
+        self._watchdog = threading.Thread(target=watch, name="h2o-watchdog", daemon=True)
+        self._watchdog.start()
 
     def _security_conf(self) -> dict[str, str]:
         """Sparkling Water settings for H2O's login and internal TLS. The login file
@@ -295,8 +363,10 @@ class SparkH2OSession:
 
     def stop(self) -> None:
         """Stop H2O, then Spark (Sparkling Water's required order)."""
+        self._stopping = True
         if self._h2o is not None:
-            self._h2o.stop()
+            if self.lost is None:  # a broken cloud does not answer; stopping Spark ends it
+                self._h2o.stop()
             self._h2o = None
         if self._spark is not None:
             self._spark.stop()

@@ -82,3 +82,40 @@ def test_worker_lost_during_augmentation_gives_identical_rows(tmp_path: Path) ->
         -3000:
     ]
     pd.testing.assert_frame_equal(_augmented(undisturbed), _augmented(disturbed))
+
+
+def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    sets = [
+        f"run.dir={run_dir}",
+        "source.limit=1500",
+        "augment.enabled=false",
+        "baseline.params={hidden: [16], epochs: 1}",
+        "features.autoencoders=[{name: A, hidden: 32}, {name: B, hidden: 16}]",
+        "features.defaults={epochs: 40}",
+        "features.compare=false",
+        "team.members=[{name: dl, algorithm: deeplearning, params: {hidden: [8], epochs: 1}}]",
+        "team.keep=1",
+    ]
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster") as cluster:
+        process = _submit(cluster, "run", sets)
+        before = _wait_for(process, "autoencoder A_", timeout=600)  # A is trained
+        deadline = time.monotonic() + 60
+        while not list((run_dir / "models").glob("A_*")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # ... and saved; B is about to start
+        time.sleep(2)
+        cluster.kill_worker(0)
+        rest, _ = process.communicate(timeout=300)
+    output = before + rest
+    assert process.returncode != 0
+    assert "H2O has no high availability" in output and "rerun the same command" in output, output[-3000:]
+    assert "stage features: done" not in output
+
+    with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster-2") as cluster:
+        process = _submit(cluster, "run", sets)
+        output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-3000:]
+    for stage in ("ingest", "baseline"):
+        assert f"stage {stage}: already done" in output
+    assert "autoencoder A: reusing" in output  # finished before the loss: not retrained
+    assert "stage team: done" in output
