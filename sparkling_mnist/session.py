@@ -230,11 +230,11 @@ class SparkH2OSession:
         """The model of that id in this session's H2O cluster, or None (starts H2O)."""
         import h2o
 
+        from sparkling_mnist.store.model_store import cluster_model_ids
+
         _ = self.h2o
-        try:
-            return h2o.get_model(model_id)
-        except Exception:  # h2o answers a missing key with an H2OResponseError (404)
-            return None
+        # Listing first: asking H2O for a missing key makes it log an ERROR with a stack trace.
+        return h2o.get_model(model_id) if model_id in cluster_model_ids() else None
 
     def _start_spark(self) -> SparkSession:
         from pyspark.sql import SparkSession
