@@ -2,6 +2,8 @@
 H2O node each), wall time per stage and speed-up against one worker.
 
     python benchmarks/scaling.py --workers 1 2 --out benchmarks/results/scaling.json
+    python benchmarks/scaling.py --config conf/bench-fashion.yaml --no-small \
+        --set source.limit=20000 --executor-memory 5g --out benchmarks/results/scaling-fashion.json
 
 Each worker gets `--cores` cores; on a 2-core machine use 1 core per worker. Not run by
 CI. Writes JSON and prints a Markdown table.
@@ -37,18 +39,23 @@ SETTINGS = [
 ]
 
 
-def run_on(workers: int, cores: int, folder: Path) -> dict[str, Any]:
+def run_on(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """The job on a fresh cluster of `workers` workers; seconds per stage and in all."""
     import pyspark
 
+    cores = args.cores
     run_dir = folder / f"run-{workers}"
-    with LocalCluster(workers=workers, cores=cores, memory="4g", root=folder / f"cluster-{workers}") as cluster:
-        conf = {**cluster.spark_conf(executor_memory="3g"), "spark.ui.enabled": "false"}
+    settings = (SETTINGS if args.small else []) + args.set
+    worker_memory = args.executor_memory.removesuffix("g")
+    with LocalCluster(
+        workers=workers, cores=cores, memory=f"{int(worker_memory) + 1}g", root=folder / f"cluster-{workers}"
+    ) as cluster:
+        conf = {**cluster.spark_conf(executor_memory=args.executor_memory), "spark.ui.enabled": "false"}
         conf["spark.driver.extraJavaOptions"] = " ".join(JAVA17_FLAGS)
         command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
         command += [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
-        command += ["jobs/run.py", "--config", "conf/local.yaml", "--set", f"run.dir={run_dir}"]
-        command += [arg for setting in SETTINGS for arg in ("--set", setting)]
+        command += ["jobs/run.py", "--config", args.config, "--set", f"run.dir={run_dir}"]
+        command += [arg for setting in settings for arg in ("--set", setting)]
         started = time.monotonic()
         env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -72,11 +79,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cores", type=int, default=1)
+    parser.add_argument("--config", default="conf/local.yaml", help="the job's config (default conf/local.yaml)")
+    parser.add_argument(
+        "--no-small",
+        dest="small",
+        action="store_false",
+        help="run the config as it is, without the built-in settings that shrink conf/local.yaml",
+    )
+    parser.add_argument("--set", action="append", default=[], help="extra config override, KEY=VALUE (repeatable)")
+    parser.add_argument("--executor-memory", default="3g", help="memory of each executor, whole GiB (default 3g)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="sparkling-mnist-scaling-") as folder:
-        results = [run_on(n, args.cores, Path(folder)) for n in args.workers]
+        results = [run_on(n, args, Path(folder)) for n in args.workers]
     base = results[0]
     lines = ["| stage | " + " | ".join(f"{r['workers']} worker(s) s" for r in results) + " |"]
     lines.append("| --- |" + " ---: |" * len(results))

@@ -8,7 +8,7 @@ Every input batch of ``(id, label, pixels)`` rows gives one output batch per
 of :data:`AUGMENTED_ARROW_SCHEMA`: ``id``, ``label`` (copied), ``pixels`` (the effect's
 output), and the provenance ``source_id``, ``effect``, ``copy``. A row's pixels depend
 only on ``(run seed, source id, copy, effect)`` and the source image (see
-:func:`sparkling_mnist.augment.row_generators`), so batch size, partitioning and
+:func:`sparkling_mnist.augment.row_keys`), so batch size, partitioning and
 task retries never change them.
 
 Augmented ids pack the provenance into one positive 64-bit integer::

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment import RotateParams, SharpenMode, draw_rotate_angle, draw_sharpen_mode, row_generators
+from sparkling_mnist.augment import RotateParams, SharpenMode, draw_rotate_angle, draw_sharpen_mode, row_streams
 from sparkling_mnist.augment.batch import UInt8Batch, to_uint8, validate_batch
 from sparkling_mnist.augment.geometry import bilinear_sample, rotation_coordinates
 from sparkling_mnist.augment.sharpen import sharpen_batch
@@ -61,7 +61,7 @@ def rotation_sharpen_stages(
     """
     params = params or RotateParams()
     images = validate_batch(images)
-    rngs = row_generators(run_seed, source_ids, copy_index, "rotate")
+    rngs = row_streams(run_seed, source_ids, copy_index, "rotate")
     angles = np.empty(len(rngs), dtype=np.float64)
     modes = np.empty(len(rngs), dtype=np.int8)
     for i, rng in enumerate(rngs):  # the order rotate_batch draws in: angle, then mode

@@ -1,9 +1,11 @@
 """Scruffy-handwriting augmentation of MNIST batches, in numpy.
 
 Every effect is a pure function ``(N, 28, 28) uint8 -> (N, 28, 28) uint8`` that
-takes one ``numpy.random.Generator`` per row; :func:`row_generators` derives those
-from ``(run seed, source id, copy index, effect name)`` so that a row's output never
-depends on the batch it was processed in. :func:`apply_effect` does both steps.
+takes one random-stream key per row; :func:`row_keys` derives those from ``(run
+seed, source id, copy index, effect name)`` so that a row's output never depends on
+the batch it was processed in. :func:`apply_effect` does both steps. The effects
+run as compiled (numba) per-image kernels; :class:`RowStream` and the ``draw_*``
+functions replay a row's random draws for reference implementations.
 
 Effects (see :data:`EFFECTS`): ``rotate``, ``warp``, ``shift``, ``bold``,
 ``dilate``, ``erode``, ``erodedilate``, ``scratches``, ``blotches``, ``all``,
@@ -27,6 +29,7 @@ from sparkling_mnist.augment.composite import (
     draw_all_plan,
 )
 from sparkling_mnist.augment.geometry import (
+    WARP_RANK,
     RotateParams,
     ShiftParams,
     WarpParams,
@@ -72,19 +75,22 @@ from sparkling_mnist.augment.registry import (
 from sparkling_mnist.augment.seeding import (
     SEED_SCHEME_VERSION,
     effect_key,
-    row_generators,
+    row_keys,
+    row_streams,
 )
 from sparkling_mnist.augment.sharpen import (
     SharpenMode,
     SharpenParams,
     draw_sharpen_mode,
 )
+from sparkling_mnist.augment.stream import RowStream
 
 __all__ = [
     "COMPOSITE_STEPS",
     "EFFECTS",
     "IMAGE_SIDE",
     "SEED_SCHEME_VERSION",
+    "WARP_RANK",
     "All2Params",
     "AllParams",
     "BlotchesParams",
@@ -94,6 +100,7 @@ __all__ = [
     "ErodeDilateParams",
     "ErodeParams",
     "RotateParams",
+    "RowStream",
     "ScratchesParams",
     "SharpenMode",
     "SharpenParams",
@@ -125,7 +132,8 @@ __all__ = [
     "get_effect",
     "known_effects",
     "rotate_batch",
-    "row_generators",
+    "row_keys",
+    "row_streams",
     "scratches_batch",
     "shift_batch",
     "validate_batch",

@@ -7,7 +7,7 @@ come back to ``uint8`` through :func:`to_uint8` (round half to even, then clip).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,17 +53,22 @@ def validate_batch(images: object) -> UInt8Batch:
     return images
 
 
-def validate_generators(rngs: Sequence[np.random.Generator], n_images: int) -> None:
-    """Check that there is exactly one random generator per image.
+def validate_keys(keys: object, n_images: int) -> NDArray[np.uint64]:
+    """Check that there is exactly one ``uint64`` stream key per image.
+
+    Returns:
+        The keys as a contiguous ``(N,)`` ``uint64`` array.
 
     Raises:
-        ValueError: if ``len(rngs) != n_images``.
+        ValueError: if ``keys`` is not a ``uint64`` array of shape ``(n_images,)``.
     """
-    if len(rngs) != n_images:
+    array = np.asarray(keys)
+    if array.dtype != np.uint64 or array.shape != (n_images,):
         raise ValueError(
-            f"got {len(rngs)} random generators for {n_images} images; pass one "
-            "generator per row, as built by row_generators()"
+            f"got stream keys of dtype {array.dtype} and shape {array.shape} for {n_images} images; "
+            "pass one uint64 key per row, as built by row_keys()"
         )
+    return np.ascontiguousarray(array)
 
 
 def empty_batch() -> UInt8Batch:

@@ -13,44 +13,52 @@ never blurs added scratches; noise goes last so that it stays crisp.
   distortion (rotate or warp) followed by one stroke or noise effect (bold,
   erodedilate, scratches or blotches, by weight); never shift.
 
-Randomness: a row's generator first gives its plan, then is handed to each step
-the row takes, in step order. A row's output thus depends on its own generator
-only, whichever rows share its batch.
+Randomness: a row's stream first gives its plan, then is handed to each step the
+row takes, in step order. A row's output thus depends on its own stream only,
+whichever rows share its batch. One compiled kernel runs a row's whole plan in two
+small buffers, calling the same per-image kernels as the single effects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment.batch import (
+    IMAGE_SIDE,
     UInt8Batch,
     validate_batch,
-    validate_generators,
+    validate_keys,
 )
 from sparkling_mnist.augment.geometry import (
+    GEOMETRY_WORK,
     RotateParams,
     ShiftParams,
     WarpParams,
-    rotate_batch,
-    shift_batch,
-    warp_batch,
+    rotate_angle_settings,
+    rotate_into,
+    shift_into,
+    warp_basis,
+    warp_into,
+    warp_scale,
 )
 from sparkling_mnist.augment.morphology import (
     BoldParams,
     ErodeDilateParams,
-    bold_batch,
-    erodedilate_batch,
+    bold_into,
+    erodedilate_into,
 )
 from sparkling_mnist.augment.noise import (
     BlotchesParams,
     ScratchesParams,
-    blotches_batch,
-    scratches_batch,
+    blotches_into,
+    scratches_into,
 )
+from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
 
 COMPOSITE_STEPS: tuple[str, ...] = (
     "shift",
@@ -62,8 +70,6 @@ COMPOSITE_STEPS: tuple[str, ...] = (
     "blotches",
 )
 """The steps of ``all`` and ``all2``, in the order they run."""
-
-_Step = Callable[[UInt8Batch, Sequence[np.random.Generator]], UInt8Batch]
 
 
 def _check_probability(owner: str, name: str, value: float) -> None:
@@ -167,60 +173,131 @@ DEFAULT_ALL2 = All2Params()
 _SECOND_STEPS = ("bold", "erodedilate", "scratches", "blotches")
 
 
-def draw_all_plan(rng: np.random.Generator, params: AllParams) -> NDArray[np.bool_]:
-    """Draw one row's ``all`` plan: a mask over :data:`COMPOSITE_STEPS`.
+_STEPS = len(COMPOSITE_STEPS)
+_ROTATE, _WARP, _FIRST_SECOND_STEP = 1, 2, 3
 
-    Seven uniforms decide the steps; if none is taken, one more draw picks one.
-    """
-    plan: NDArray[np.bool_] = rng.random(len(COMPOSITE_STEPS)) < params.probabilities()
+
+@njit(cache=True, nogil=True)
+def next_all_plan(state: StreamState, probabilities: NDArray[np.float64], plan: NDArray[np.bool_]) -> None:
+    """Draw one row's ``all`` plan: seven uniforms; if none took a step, one more picks one."""
+    for step in range(_STEPS):
+        plan[step] = next_uniform(state) < probabilities[step]
     if not plan.any():
-        plan[int(rng.integers(len(COMPOSITE_STEPS)))] = True
+        plan[next_integer(state, 0, _STEPS)] = True
+
+
+@njit(cache=True, nogil=True)
+def next_all2_plan(state: StreamState, choice: NDArray[np.float64], plan: NDArray[np.bool_]) -> None:
+    """Draw one row's ``all2`` plan; ``choice`` is ``rotate_prob`` then the four weights."""
+    plan[:] = False
+    plan[_ROTATE if next_uniform(state) < choice[0] else _WARP] = True
+    weights = choice[1:]
+    u = next_uniform(state) * weights.sum()
+    second = 0  # searchsorted(cumsum(weights), u, side="right"), at most the last step
+    running = weights[0]
+    while second < weights.size - 1 and running <= u:
+        second += 1
+        running += weights[second]
+    plan[_FIRST_SECOND_STEP + second] = True
+
+
+def draw_all_plan(stream: RowStream, params: AllParams) -> NDArray[np.bool_]:
+    """Draw one row's ``all`` plan: a mask over :data:`COMPOSITE_STEPS`."""
+    plan = np.zeros(_STEPS, dtype=np.bool_)
+    next_all_plan(stream.state, params.probabilities(), plan)
     return plan
 
 
-def draw_all2_plan(rng: np.random.Generator, params: All2Params) -> NDArray[np.bool_]:
+def draw_all2_plan(stream: RowStream, params: All2Params) -> NDArray[np.bool_]:
     """Draw one row's ``all2`` plan: rotate or warp, then one weighted second step."""
-    plan = np.zeros(len(COMPOSITE_STEPS), dtype=np.bool_)
-    plan[COMPOSITE_STEPS.index("rotate" if rng.random() < params.rotate_prob else "warp")] = True
-    weights = params.second_step_weights()
-    u = rng.random() * weights.sum()
-    second = min(
-        int(np.searchsorted(np.cumsum(weights), u, side="right")),
-        len(_SECOND_STEPS) - 1,
-    )
-    plan[COMPOSITE_STEPS.index(_SECOND_STEPS[second])] = True
+    plan = np.zeros(_STEPS, dtype=np.bool_)
+    next_all2_plan(stream.state, _all2_choice(params), plan)
     return plan
 
 
-def _run_plan(
-    images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
-    plans: NDArray[np.bool_],
-    steps: Mapping[str, _Step],
-) -> UInt8Batch:
-    """Run each step on the rows whose plan takes it, in :data:`COMPOSITE_STEPS` order.
+def _all2_choice(params: All2Params) -> NDArray[np.float64]:
+    return np.concatenate([[params.rotate_prob], params.second_step_weights()])
 
-    ``plans`` is ``(N, len(COMPOSITE_STEPS))``; steps missing from ``steps`` must
-    not be planned for any row.
-    """
-    out = images.copy()
-    for column, name in enumerate(COMPOSITE_STEPS):
-        rows = np.flatnonzero(plans[:, column])
-        if rows.size:
-            out[rows] = steps[name](out[rows], [rngs[i] for i in rows.tolist()])
-    return out
+
+def _step_settings(params: AllParams | All2Params) -> tuple[Any, ...]:
+    """Every step's settings as the plan kernel takes them (``all2`` never shifts)."""
+    shift = params.shift if isinstance(params, AllParams) else ShiftParams()
+    return (
+        shift.distance,
+        rotate_angle_settings(params.rotate),
+        params.rotate.sharpen.packed(),
+        params.rotate.sharpen.kernel(),
+        warp_scale(params.warp),
+        warp_basis(params.warp.sigma),
+        params.warp.sharpen.packed(),
+        params.warp.sharpen.kernel(),
+        params.bold.max_copies,
+        params.erodedilate.packed(),
+        params.scratches.packed(),
+        params.blotches.packed(),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _run_step(  # noqa: PLR0917 - one branch per step, settings as the kernels take them
+    step: int, image: UInt8Batch, state: StreamState, settings: Any, work: NDArray[np.float64], out: UInt8Batch
+) -> None:
+    """Run step ``step`` of :data:`COMPOSITE_STEPS` on one row, ``image`` -> ``out``."""
+    if step == 0:
+        shift_into(image, state, settings[0], out)
+    elif step == _ROTATE:
+        rotate_into(image, state, settings[1], settings[2], settings[3], work, out)
+    elif step == _WARP:
+        warp_into(image, state, settings[4], settings[5], settings[6], settings[7], work, out)
+    elif step == 3:
+        bold_into(image, state, settings[8], out)
+    elif step == 4:
+        erodedilate_into(image, state, settings[9], out)
+    elif step == 5:
+        scratches_into(image, state, settings[10], out)
+    else:
+        blotches_into(image, state, settings[11], out)
+
+
+@njit(cache=True, nogil=True)
+def _plan_rows(  # noqa: PLR0917
+    images: UInt8Batch,
+    keys: NDArray[np.uint64],
+    all2: bool,
+    choice: NDArray[np.float64],
+    settings: Any,
+    out: UInt8Batch,
+) -> None:
+    """Draw each row's plan (``all`` or ``all2``), then run its steps in order."""
+    state = np.zeros(2, dtype=np.uint64)
+    work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
+    plan = np.zeros(_STEPS, dtype=np.bool_)
+    buffers = np.empty((2, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        if all2:
+            next_all2_plan(state, choice, plan)
+        else:
+            next_all_plan(state, choice, plan)
+        current = 0
+        buffers[0] = images[i]
+        for step in range(_STEPS):
+            if plan[step]:
+                _run_step(step, buffers[current], state, settings, work, buffers[1 - current])
+                current = 1 - current
+        out[i] = buffers[current]
 
 
 def all_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: AllParams = DEFAULT_ALL,
 ) -> UInt8Batch:
     """Apply a random subset of all effects to each row (see the module docstring).
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: step probabilities and each step's settings.
 
     Returns:
@@ -228,33 +305,25 @@ def all_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    plans = np.array([draw_all_plan(rng, params) for rng in rngs], dtype=np.bool_)
-    steps: dict[str, _Step] = {
-        "shift": lambda x, r: shift_batch(x, r, params.shift),
-        "rotate": lambda x, r: rotate_batch(x, r, params.rotate),
-        "warp": lambda x, r: warp_batch(x, r, params.warp),
-        "bold": lambda x, r: bold_batch(x, r, params.bold),
-        "erodedilate": lambda x, r: erodedilate_batch(x, r, params.erodedilate),
-        "scratches": lambda x, r: scratches_batch(x, r, params.scratches),
-        "blotches": lambda x, r: blotches_batch(x, r, params.blotches),
-    }
-    return _run_plan(images, rngs, plans.reshape(-1, len(COMPOSITE_STEPS)), steps)
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _plan_rows(images, keys, False, params.probabilities(), _step_settings(params), out)
+    return out
 
 
 def all2_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: All2Params = DEFAULT_ALL2,
 ) -> UInt8Batch:
     """Apply rotate or warp, then one of bold / erodedilate / scratches / blotches.
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: step choice and each step's settings.
 
     Returns:
@@ -262,17 +331,10 @@ def all2_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    plans = np.array([draw_all2_plan(rng, params) for rng in rngs], dtype=np.bool_)
-    steps: dict[str, _Step] = {
-        "rotate": lambda x, r: rotate_batch(x, r, params.rotate),
-        "warp": lambda x, r: warp_batch(x, r, params.warp),
-        "bold": lambda x, r: bold_batch(x, r, params.bold),
-        "erodedilate": lambda x, r: erodedilate_batch(x, r, params.erodedilate),
-        "scratches": lambda x, r: scratches_batch(x, r, params.scratches),
-        "blotches": lambda x, r: blotches_batch(x, r, params.blotches),
-    }
-    return _run_plan(images, rngs, plans.reshape(-1, len(COMPOSITE_STEPS)), steps)
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _plan_rows(images, keys, True, _all2_choice(params), _step_settings(params), out)
+    return out

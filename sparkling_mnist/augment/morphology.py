@@ -6,27 +6,26 @@ border (``mode='reflect'``). An odd square is centred on the pixel. An even squa
 has no centre cell: each row draws which of its four central cells sits on the
 pixel (scikit-image always uses the one whose window is ``{-(k/2 - 1) .. k/2}``,
 e.g. ``{0, +1}`` for ``k = 2``), so the stroke grows or shrinks towards a random
-side. Filters run on the whole batch as separable ``scipy.ndimage`` max / min
-filters of size ``(1, k, k)``, grouped by square, so images never mix.
+side. Each row is filtered by a compiled per-image kernel (``*_into``), shared by
+the batch functions and the composites.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.ndimage as ndi
+from numba import njit
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment.batch import (
     IMAGE_SIDE,
     UInt8Batch,
-    translate_batch,
     validate_batch,
-    validate_generators,
+    validate_keys,
 )
-from sparkling_mnist.augment.geometry import SHIFT_DIRECTIONS
+from sparkling_mnist.augment.geometry import SHIFT_DIRECTIONS, translate_into
+from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,13 @@ class ErodeDilateParams:
         if not 0.0 <= self.dilate_prob <= 1.0:
             raise ValueError(f"ErodeDilateParams.dilate_prob must be in [0, 1], got {self.dilate_prob}")
 
+    def packed(self) -> NDArray[np.float64]:
+        """``(dilate_prob, dilate min, dilate max, erode min, erode max)`` for the kernels."""
+        return np.array(
+            [self.dilate_prob, self.dilate.min_size, self.dilate.max_size, self.erode.min_size, self.erode.max_size],
+            dtype=np.float64,
+        )
+
 
 DEFAULT_BOLD = BoldParams()
 DEFAULT_DILATE = DilateParams()
@@ -120,12 +126,22 @@ DEFAULT_ERODE = ErodeParams()
 DEFAULT_ERODEDILATE = ErodeDilateParams()
 
 
-def draw_bold_directions(rng: np.random.Generator, params: BoldParams) -> NDArray[np.bool_]:
+@njit(cache=True, nogil=True)
+def next_bold_directions(state: StreamState, max_copies: int, mask: NDArray[np.bool_]) -> None:
+    """Draw one row's directions into the ``(4,)`` mask: the count, then a partial shuffle."""
+    count = next_integer(state, 1, max_copies + 1)
+    order = np.arange(4)
+    mask[:] = False
+    for k in range(count):
+        j = next_integer(state, k, 4)
+        order[k], order[j] = order[j], order[k]
+        mask[order[k]] = True
+
+
+def draw_bold_directions(stream: RowStream, params: BoldParams) -> NDArray[np.bool_]:
     """Draw one row's shift directions as a ``(4,)`` mask over up, down, left, right."""
-    count = int(rng.integers(1, params.max_copies + 1))
-    chosen = rng.choice(len(SHIFT_DIRECTIONS), size=count, replace=False)
     mask = np.zeros(len(SHIFT_DIRECTIONS), dtype=np.bool_)
-    mask[chosen] = True
+    next_bold_directions(stream.state, params.max_copies, mask)
     return mask
 
 
@@ -144,65 +160,157 @@ class Square:
     row_start: int
     col_start: int
 
-    def scipy_origin(self) -> tuple[int, int, int]:
-        """Return the ``origin`` of a ``(1, k, k)`` ``scipy.ndimage`` filter."""
-        centre = -(self.size // 2)  # scipy's window start at origin 0
-        return 0, centre - self.row_start, centre - self.col_start
 
+@njit(cache=True, nogil=True)
+def next_square(state: StreamState, min_size: int, max_size: int) -> tuple[int, int, int]:
+    """Draw one row's square ``(size, row_start, col_start)``: the side, then the anchor.
 
-def draw_square(rng: np.random.Generator, min_size: int, max_size: int) -> Square:
-    """Draw one row's square: the side, then the anchor (drawn, unused, if odd)."""
-    size = int(rng.integers(min_size, max_size + 1))
-    corner = int(rng.integers(4))
+    The anchor is drawn for odd sides too (and unused), so the stream's length does
+    not depend on the side.
+    """
+    size = next_integer(state, min_size, max_size + 1)
+    corner = next_integer(state, 0, 4)
     start = -(size // 2)
     if size % 2:
-        return Square(size, start, start)
-    return Square(size, start + corner // 2, start + corner % 2)
+        return size, start, start
+    return size, start + corner // 2, start + corner % 2
 
 
-def draw_erodedilate(rng: np.random.Generator, params: ErodeDilateParams) -> tuple[bool, Square]:
+@njit(cache=True, nogil=True)
+def next_erodedilate(state: StreamState, packed: NDArray[np.float64]) -> tuple[bool, int, int, int]:
+    """Draw one row's ``(dilate?, size, row_start, col_start)``: the choice first."""
+    dilate = next_uniform(state) < packed[0]
+    low, high = (packed[1], packed[2]) if dilate else (packed[3], packed[4])
+    size, row_start, col_start = next_square(state, int(low), int(high))
+    return dilate, size, row_start, col_start
+
+
+def draw_square(stream: RowStream, min_size: int, max_size: int) -> Square:
+    """Draw one row's square: the side, then the anchor (drawn, unused, if odd)."""
+    return Square(*(int(v) for v in next_square(stream.state, min_size, max_size)))
+
+
+def draw_erodedilate(stream: RowStream, params: ErodeDilateParams) -> tuple[bool, Square]:
     """Draw one row's ``(dilate?, square)``: the choice first, then the square."""
-    dilate = bool(rng.random() < params.dilate_prob)
-    sizes = params.dilate if dilate else params.erode
-    return dilate, draw_square(rng, sizes.min_size, sizes.max_size)
+    dilate, size, row_start, col_start = next_erodedilate(stream.state, params.packed())
+    return bool(dilate), Square(int(size), int(row_start), int(col_start))
 
 
-def square_filter_batch(images: UInt8Batch, squares: Sequence[Square], *, dilate: bool) -> UInt8Batch:
-    """Grey-dilate (or erode) image ``i`` with ``squares[i]``.
+@njit(cache=True, nogil=True)
+def _reflect(index: int) -> int:
+    """``'reflect'`` border (d c b a | a b c d | d c b a) for an index off by < 28."""
+    if index < 0:
+        return -index - 1
+    if index >= IMAGE_SIDE:
+        return 2 * IMAGE_SIDE - index - 1
+    return index
 
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch.
-        squares: one square per image.
-        dilate: dilation (window max) if true, erosion (window min) otherwise.
 
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
+@njit(cache=True, nogil=True)
+def square_filter_into(  # noqa: PLR0917 - a compiled kernel takes plain numbers
+    image: UInt8Batch, size: int, row_start: int, col_start: int, dilate: bool, out: UInt8Batch
+) -> None:
+    """Grey-dilate (window max) or erode (window min) one image with a square.
+
+    Separable: the extreme over the square is the extreme over its rows of the
+    extremes along each row, exactly.
     """
-    out = images.copy()
-    rank_filter = ndi.maximum_filter if dilate else ndi.minimum_filter
-    keys = np.array([(s.size, s.row_start, s.col_start) for s in squares], dtype=np.int64).reshape(-1, 3)
-    distinct, group = np.unique(keys, axis=0, return_inverse=True)
-    for index, (size, row_start, col_start) in enumerate(distinct.tolist()):
-        rows = group.ravel() == index
-        out[rows] = rank_filter(
-            images[rows],
-            size=(1, size, size),
-            origin=Square(size, row_start, col_start).scipy_origin(),
-            mode="reflect",
-        )
+    side = IMAGE_SIDE
+    col_index = np.empty(side + size - 1, dtype=np.int64)
+    row_index = np.empty(side + size - 1, dtype=np.int64)
+    for j in range(side + size - 1):
+        col_index[j] = _reflect(j + col_start)
+        row_index[j] = _reflect(j + row_start)
+    along = np.empty((side, side), dtype=np.uint8)
+    for r in range(side):
+        for c in range(side):
+            best = image[r, col_index[c]]
+            for d in range(1, size):
+                value = image[r, col_index[c + d]]
+                best = max(best, value) if dilate else min(best, value)
+            along[r, c] = best
+    for r in range(side):
+        for c in range(side):
+            best = along[row_index[r], c]
+            for d in range(1, size):
+                value = along[row_index[r + d], c]
+                best = max(best, value) if dilate else min(best, value)
+            out[r, c] = best
+
+
+@njit(cache=True, nogil=True)
+def bold_into(image: UInt8Batch, state: StreamState, max_copies: int, out: UInt8Batch) -> None:
+    """The ``bold`` effect on one row."""
+    mask = np.zeros(4, dtype=np.bool_)
+    next_bold_directions(state, max_copies, mask)
+    moved = np.empty_like(image)
+    out[:, :] = image
+    for direction in range(4):
+        if mask[direction]:
+            d_row = -1 if direction == 0 else (1 if direction == 1 else 0)
+            d_col = -1 if direction == 2 else (1 if direction == 3 else 0)
+            translate_into(image, d_row, d_col, moved)
+            for r in range(IMAGE_SIDE):
+                for c in range(IMAGE_SIDE):
+                    out[r, c] = max(out[r, c], moved[r, c])
+
+
+@njit(cache=True, nogil=True)
+def erodedilate_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    """The ``erodedilate`` effect on one row."""
+    dilate, size, row_start, col_start = next_erodedilate(state, packed)
+    square_filter_into(image, size, row_start, col_start, dilate, out)
+
+
+@njit(cache=True, nogil=True)
+def _square_rows(  # noqa: PLR0917
+    images: UInt8Batch, keys: NDArray[np.uint64], min_size: int, max_size: int, dilate: bool, out: UInt8Batch
+) -> None:
+    state = np.zeros(2, dtype=np.uint64)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        size, row_start, col_start = next_square(state, min_size, max_size)
+        square_filter_into(images[i], size, row_start, col_start, dilate, out[i])
+
+
+@njit(cache=True, nogil=True)
+def _bold_rows(images: UInt8Batch, keys: NDArray[np.uint64], max_copies: int, out: UInt8Batch) -> None:
+    state = np.zeros(2, dtype=np.uint64)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        bold_into(images[i], state, max_copies, out[i])
+
+
+@njit(cache=True, nogil=True)
+def _erodedilate_rows(
+    images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch
+) -> None:
+    state = np.zeros(2, dtype=np.uint64)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        erodedilate_into(images[i], state, packed, out[i])
+
+
+def _square_batch(
+    images: UInt8Batch, keys: NDArray[np.uint64], sizes: DilateParams | ErodeParams, *, dilate: bool
+) -> UInt8Batch:
+    images = validate_batch(images)
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _square_rows(images, keys, sizes.min_size, sizes.max_size, dilate, out)
     return out
 
 
 def bold_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: BoldParams = DEFAULT_BOLD,
 ) -> UInt8Batch:
     """Make strokes fatter: the max of an image and 1..``max_copies`` shifted copies.
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: bold settings.
 
     Returns:
@@ -210,31 +318,25 @@ def bold_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    masks = np.array([draw_bold_directions(rng, params) for rng in rngs], dtype=np.bool_).reshape(
-        -1, len(SHIFT_DIRECTIONS)
-    )
-    out = images.copy()
-    for direction, (d_row, d_col) in enumerate(SHIFT_DIRECTIONS):
-        rows = masks[:, direction]
-        if rows.any():
-            out[rows] = np.maximum(out[rows], translate_batch(images[rows], d_row, d_col))
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _bold_rows(images, keys, params.max_copies, out)
     return out
 
 
 def dilate_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: DilateParams = DEFAULT_DILATE,
 ) -> UInt8Batch:
     """Grey-dilate each image with a random square (thicker, brighter strokes).
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: footprint size range.
 
     Returns:
@@ -242,24 +344,21 @@ def dilate_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
-    images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    squares = [draw_square(rng, params.min_size, params.max_size) for rng in rngs]
-    return square_filter_batch(images, squares, dilate=True)
+    return _square_batch(images, keys, params, dilate=True)
 
 
 def erode_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: ErodeParams = DEFAULT_ERODE,
 ) -> UInt8Batch:
     """Grey-erode each image with a random square footprint (thinner strokes).
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: footprint size range.
 
     Returns:
@@ -267,24 +366,21 @@ def erode_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
-    images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    squares = [draw_square(rng, params.min_size, params.max_size) for rng in rngs]
-    return square_filter_batch(images, squares, dilate=False)
+    return _square_batch(images, keys, params, dilate=False)
 
 
 def erodedilate_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: ErodeDilateParams = DEFAULT_ERODEDILATE,
 ) -> UInt8Batch:
     """Dilate or erode each image, the choice and the square size random per row.
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: choice probability and both size ranges.
 
     Returns:
@@ -292,14 +388,10 @@ def erodedilate_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    validate_generators(rngs, images.shape[0])
-    draws = [draw_erodedilate(rng, params) for rng in rngs]
-    out = images.copy()
-    for dilate in (True, False):
-        rows = [i for i, (grow, _) in enumerate(draws) if grow is dilate]
-        if rows:
-            out[rows] = square_filter_batch(images[rows], [draws[i][1] for i in rows], dilate=dilate)
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _erodedilate_rows(images, keys, params.packed(), out)
     return out

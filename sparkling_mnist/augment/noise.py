@@ -3,24 +3,25 @@
 Each row draws a noise image that is combined with the digit: scratches by
 ``max`` (lines add ink), blotches by ``min`` (discs of 0 remove ink). Lines are
 rasterised with the integer Bresenham rule of ``skimage.draw.line`` and discs
-with the arithmetic of ``skimage.draw.disk``, both vectorised over the batch.
+with the arithmetic of ``skimage.draw.disk``, in compiled per-image kernels.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment.batch import (
     IMAGE_SIDE,
     UInt8Batch,
     validate_batch,
-    validate_generators,
+    validate_keys,
 )
+from sparkling_mnist.augment.stream import RowStream, StreamState, next_between, next_integer, next_uniform
 
 _LAST = IMAGE_SIDE - 1
 
@@ -64,6 +65,20 @@ class ScratchesParams:
                 f"{self.min_intensity}, {self.max_intensity}"
             )
 
+    def packed(self) -> NDArray[np.float64]:
+        """The six settings, in field order, for the kernels."""
+        return np.array(
+            [
+                self.min_lines,
+                self.max_lines,
+                self.min_length,
+                self.max_length,
+                self.min_intensity,
+                self.max_intensity,
+            ],
+            dtype=np.float64,
+        )
+
 
 @dataclass(frozen=True)
 class BlotchesParams:
@@ -101,120 +116,153 @@ class BlotchesParams:
         if not 0 <= self.margin <= _LAST / 2:
             raise ValueError(f"BlotchesParams.margin must be in [0, {_LAST / 2}], got {self.margin}")
 
+    def packed(self) -> NDArray[np.float64]:
+        """The five settings, in field order, for the kernels."""
+        return np.array(
+            [self.min_blobs, self.max_blobs, self.min_radius, self.max_radius, self.margin], dtype=np.float64
+        )
+
 
 DEFAULT_SCRATCHES = ScratchesParams()
 DEFAULT_BLOTCHES = BlotchesParams()
 
 
-def draw_scratch_uniforms(rng: np.random.Generator, params: ScratchesParams) -> NDArray[np.float64]:
-    """Draw one row's raw scratch numbers: the line count, then ``(k, 5)`` uniforms.
+@njit(cache=True, nogil=True)
+def next_scratches(state: StreamState, packed: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Draw one row's lines as ``(k, 5)`` ``(r0, c0, r1, c1, grey)``.
 
-    Drawing plain uniforms per row is cheap; :func:`scratch_lines` turns them into
-    lines for many rows at once.
+    The count, then per line five uniforms: start row and column (a uniform pixel),
+    length (uniform in ``[min_length, max_length]``), direction (uniform angle) and
+    grey level (uniform integer in ``min_intensity..max_intensity``). The end is
+    rounded and clipped to the image.
     """
-    count = int(rng.integers(params.min_lines, params.max_lines + 1))
-    return rng.random((count, 5))
+    count = next_integer(state, int(packed[0]), int(packed[1]) + 1)
+    lines = np.empty((count, 5), dtype=np.int64)
+    for k in range(count):
+        row = math.floor(next_uniform(state) * IMAGE_SIDE)
+        col = math.floor(next_uniform(state) * IMAGE_SIDE)
+        length = packed[2] + next_uniform(state) * (packed[3] - packed[2])
+        angle = next_uniform(state) * (2.0 * math.pi)
+        level = packed[4] + math.floor(next_uniform(state) * (packed[5] - packed[4] + 1.0))
+        lines[k, 0], lines[k, 1] = row, col
+        lines[k, 2] = min(max(np.rint(row + length * math.sin(angle)), 0.0), _LAST)
+        lines[k, 3] = min(max(np.rint(col + length * math.cos(angle)), 0.0), _LAST)
+        lines[k, 4] = level
+    return lines
 
 
-def scratch_lines(uniforms: NDArray[np.float64], params: ScratchesParams) -> NDArray[np.int64]:
-    """Turn ``(k, 5)`` uniforms into ``(k, 5)`` lines ``(r0, c0, r1, c1, grey)``.
-
-    Columns of ``uniforms``: start row, start column (uniform pixel), length
-    (uniform in ``[min_length, max_length]``), direction (uniform angle) and grey
-    level (uniform integer in ``min_intensity..max_intensity``).
-    """
-    starts = np.floor(uniforms[:, :2] * IMAGE_SIDE)
-    length = params.min_length + uniforms[:, 2] * (params.max_length - params.min_length)
-    angle = uniforms[:, 3] * (2.0 * math.pi)
-    ends = np.clip(np.rint(starts + length[:, None] * np.column_stack([np.sin(angle), np.cos(angle)])), 0, _LAST)
-    levels = params.min_intensity + np.floor(uniforms[:, 4] * (params.max_intensity - params.min_intensity + 1))
-    return np.column_stack([starts, ends, levels]).astype(np.int64).reshape(-1, 5)
-
-
-def draw_scratches(rng: np.random.Generator, params: ScratchesParams) -> NDArray[np.int64]:
+def draw_scratches(stream: RowStream, params: ScratchesParams) -> NDArray[np.int64]:
     """Draw one row's lines: a ``(k, 5)`` array of ``(r0, c0, r1, c1, grey)``."""
-    return scratch_lines(draw_scratch_uniforms(rng, params), params)
+    lines: NDArray[np.int64] = next_scratches(stream.state, params.packed())
+    return lines
 
 
-def draw_blotches(rng: np.random.Generator, params: BlotchesParams) -> NDArray[np.float64]:
+@njit(cache=True, nogil=True)
+def next_blotches(state: StreamState, packed: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Draw one row's discs as ``(k, 3)`` ``(row, col, radius)``: count, centres, radii."""
+    count = next_integer(state, int(packed[0]), int(packed[1]) + 1)
+    discs = np.empty((count, 3))
+    for k in range(count):
+        discs[k, 0] = next_between(state, packed[4], _LAST - packed[4])
+        discs[k, 1] = next_between(state, packed[4], _LAST - packed[4])
+    for k in range(count):
+        discs[k, 2] = next_between(state, packed[2], packed[3])
+    return discs
+
+
+def draw_blotches(stream: RowStream, params: BlotchesParams) -> NDArray[np.float64]:
     """Draw one row's discs: a ``(k, 3)`` array of ``(row, col, radius)``."""
-    count = int(rng.integers(params.min_blobs, params.max_blobs + 1))
-    centres = rng.uniform(params.margin, _LAST - params.margin, size=(count, 2))
-    radii = rng.uniform(params.min_radius, params.max_radius, size=count)
-    return np.column_stack([centres, radii]).reshape(count, 3)
+    discs: NDArray[np.float64] = next_blotches(stream.state, params.packed())
+    return discs
 
 
-def line_pixels(
-    lines: NDArray[np.int64],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Rasterise many lines at once with ``skimage.draw.line``'s Bresenham rule.
+@njit(cache=True, nogil=True)
+def draw_line_into(image: UInt8Batch, line: NDArray[np.int64]) -> None:
+    """Raise the pixels of line ``(r0, c0, r1, c1, grey)`` to at least its grey level.
 
-    Along the major axis step ``k`` (``0..major``) the minor offset is
-    ``floor((2 * minor * k + major) / (2 * major))``, i.e. ``k * minor / major``
-    rounded half up: the closed form of scikit-image's integer error loop. The
-    major axis is the row axis only when it is strictly longer.
-
-    Args:
-        lines: ``(M, 4)`` integer ``(r0, c0, r1, c1)``.
-
-    Returns:
-        ``(line index, rows, cols)`` of every pixel of every line.
+    ``skimage.draw.line``'s Bresenham rule in closed form: along the major axis step
+    ``k`` (``0..major``) the minor offset is ``floor((2 * minor * k + major) / (2 *
+    major))``, i.e. ``k * minor / major`` rounded half up. The major axis is the row
+    axis only when it is strictly longer.
     """
-    r0, c0, r1, c1 = (lines[:, i] for i in range(4))
+    r0, c0, r1, c1 = line[0], line[1], line[2], line[3]
+    level = np.uint8(line[4])
     d_row, d_col = r1 - r0, c1 - c0
-    steep = np.abs(d_row) > np.abs(d_col)
-    major = np.where(steep, np.abs(d_row), np.abs(d_col))
-    minor = np.where(steep, np.abs(d_col), np.abs(d_row))
-    # scikit-image steps by -1 when the difference is 0, which never matters: k * 0 = 0.
-    row_step = np.where(d_row > 0, 1, -1)
-    col_step = np.where(d_col > 0, 1, -1)
-
-    counts = major + 1
-    line_index = np.repeat(np.arange(lines.shape[0]), counts)
-    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    major_l, minor_l = major[line_index], minor[line_index]
-    offset = (2 * minor_l * k + major_l) // np.maximum(2 * major_l, 1)
-    steep_l = steep[line_index]
-    rows = r0[line_index] + row_step[line_index] * np.where(steep_l, k, offset)
-    cols = c0[line_index] + col_step[line_index] * np.where(steep_l, offset, k)
-    return line_index, rows, cols
+    steep = abs(d_row) > abs(d_col)
+    major = abs(d_row) if steep else abs(d_col)
+    minor = abs(d_col) if steep else abs(d_row)
+    row_step = 1 if d_row > 0 else -1
+    col_step = 1 if d_col > 0 else -1
+    for k in range(major + 1):
+        offset = (2 * minor * k + major) // max(2 * major, 1)
+        row = r0 + row_step * (k if steep else offset)
+        col = c0 + col_step * (offset if steep else k)
+        image[row, col] = max(image[row, col], level)
 
 
-def disk_masks(discs: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Pixel masks of many discs, with ``skimage.draw.disk(shape=(28, 28))`` arithmetic.
+@njit(cache=True, nogil=True)
+def wipe_disk_into(image: UInt8Batch, disc: NDArray[np.float64]) -> None:
+    """Set the pixels of disc ``(row, col, radius)`` to 0, with ``skimage.draw.disk``'s arithmetic.
 
-    A pixel is inside when ``(dr / radius)**2 + (dc / radius)**2 < 1``, where the
-    offsets are taken, as scikit-image does, relative to the disc's bounding box
-    corner, so that boundary pixels agree bit for bit.
-
-    Args:
-        discs: ``(..., 3)`` ``(centre row, centre col, radius)``.
-
-    Returns:
-        ``(..., 28, 28)`` boolean masks.
+    A pixel is inside when ``(dr / radius)**2 + (dc / radius)**2 < 1``, the offsets
+    taken, as scikit-image does, relative to the disc's bounding box corner, so that
+    boundary pixels agree bit for bit.
     """
-    centre_r = discs[..., 0, None]
-    centre_c = discs[..., 1, None]
-    radius = discs[..., 2, None]
-    corner_r = np.maximum(np.ceil(centre_r - radius), 0.0)
-    corner_c = np.maximum(np.ceil(centre_c - radius), 0.0)
-    side = np.arange(IMAGE_SIDE, dtype=np.float64)
-    d_row = (side - corner_r) - (centre_r - corner_r)
-    d_col = (side - corner_c) - (centre_c - corner_c)
-    inside: NDArray[np.bool_] = (d_row / radius)[..., :, None] ** 2 + (d_col / radius)[..., None, :] ** 2 < 1
-    return inside
+    centre_r, centre_c, radius = disc[0], disc[1], disc[2]
+    corner_r = max(math.ceil(centre_r - radius), 0.0)
+    corner_c = max(math.ceil(centre_c - radius), 0.0)
+    for r in range(IMAGE_SIDE):
+        d_row = ((r - corner_r) - (centre_r - corner_r)) / radius
+        for c in range(IMAGE_SIDE):
+            d_col = ((c - corner_c) - (centre_c - corner_c)) / radius
+            if d_row**2 + d_col**2 < 1:
+                image[r, c] = 0
+
+
+@njit(cache=True, nogil=True)
+def scratches_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    """The ``scratches`` effect on one row."""
+    out[:, :] = image
+    lines = next_scratches(state, packed)
+    for k in range(lines.shape[0]):
+        draw_line_into(out, lines[k])
+
+
+@njit(cache=True, nogil=True)
+def blotches_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    """The ``blotches`` effect on one row."""
+    out[:, :] = image
+    discs = next_blotches(state, packed)
+    for k in range(discs.shape[0]):
+        wipe_disk_into(out, discs[k])
+
+
+@njit(cache=True, nogil=True)
+def _scratches_rows(images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    state = np.zeros(2, dtype=np.uint64)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        scratches_into(images[i], state, packed, out[i])
+
+
+@njit(cache=True, nogil=True)
+def _blotches_rows(images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    state = np.zeros(2, dtype=np.uint64)
+    for i in range(images.shape[0]):
+        state[0], state[1] = keys[i], 0
+        blotches_into(images[i], state, packed, out[i])
 
 
 def scratches_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: ScratchesParams = DEFAULT_SCRATCHES,
 ) -> UInt8Batch:
     """Add random straight scratches: ``max(image, lines image)``.
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
+        keys: one stream key per row (see ``row_keys``).
         params: line count, length and grey level ranges.
 
     Returns:
@@ -222,54 +270,36 @@ def scratches_batch(
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    n = images.shape[0]
-    validate_generators(rngs, n)
-    per_row = [draw_scratch_uniforms(rng, params) for rng in rngs]
-    noise = np.zeros_like(images)
-    if n:
-        lines = scratch_lines(np.concatenate(per_row), params)
-        image_of_line = np.repeat(np.arange(n), [len(row) for row in per_row])
-        line_index, rows, cols = line_pixels(lines[:, :4])
-        levels = lines[line_index, 4].astype(np.uint8)
-        np.maximum.at(noise, (image_of_line[line_index], rows, cols), levels)
-    scratched: UInt8Batch = np.maximum(images, noise)
-    return scratched
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _scratches_rows(images, keys, params.packed(), out)
+    return out
 
 
 def blotches_batch(
     images: UInt8Batch,
-    rngs: Sequence[np.random.Generator],
+    keys: NDArray[np.uint64],
     params: BlotchesParams = DEFAULT_BLOTCHES,
 ) -> UInt8Batch:
     """Wipe random discs of ink away: ``min(image, discs image)``, discs 0, rest 255.
 
     Args:
         images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        rngs: one generator per row (see ``row_generators``).
-        params: disc count, radius and placement ranges.
+        keys: one stream key per row (see ``row_keys``).
+        params: disc count, radius range and margin.
 
     Returns:
         A new ``(N, 28, 28)`` ``uint8`` batch; no pixel increases.
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(rngs) != N``.
+        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
     """
     images = validate_batch(images)
-    n = images.shape[0]
-    validate_generators(rngs, n)
-    per_row = [draw_blotches(rng, params) for rng in rngs]
-    # Pad rows to the same disc count; `used` masks the padding discs out.
-    slots = max((len(row) for row in per_row), default=0)
-    discs = np.ones((n, slots, 3), dtype=np.float64)
-    used = np.zeros((n, slots), dtype=np.bool_)
-    for i, row in enumerate(per_row):
-        discs[i, : len(row)] = row
-        used[i, : len(row)] = True
-    wiped = (disk_masks(discs) & used[:, :, None, None]).any(axis=1)
-    noise = np.where(wiped, np.uint8(0), np.uint8(255))
-    blotched: UInt8Batch = np.minimum(images, noise)
-    return blotched
+    keys = validate_keys(keys, images.shape[0])
+    out = np.empty_like(images)
+    _blotches_rows(images, keys, params.packed(), out)
+    return out

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from sparkling_mnist.augment.batch import UInt8Batch, validate_batch
 from sparkling_mnist.augment.composite import (
@@ -43,7 +43,7 @@ from sparkling_mnist.augment.noise import (
     blotches_batch,
     scratches_batch,
 )
-from sparkling_mnist.augment.seeding import row_generators
+from sparkling_mnist.augment.seeding import row_keys
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,12 @@ class UnknownEffectError(ValueError):
 
 
 class EffectFn(Protocol):
-    """An effect: ``(images, one generator per row[, params]) -> new images``."""
+    """An effect: ``(images, one stream key per row[, params]) -> new images``."""
 
     def __call__(
         self,
         images: UInt8Batch,
-        rngs: Sequence[np.random.Generator],
+        keys: NDArray[np.uint64],
         params: Any = ...,
         /,
     ) -> UInt8Batch:
@@ -168,8 +168,8 @@ def apply_effect(
     if ids.shape != (images.shape[0],):
         raise ValueError(f"source_ids must have shape ({images.shape[0]},), one id per image, got {ids.shape}")
     started = time.perf_counter()
-    rngs = row_generators(run_seed, ids, copy_index, name)
-    out = entry.function(images, rngs) if params is None else entry.function(images, rngs, params)
+    keys = row_keys(run_seed, ids, copy_index, name)
+    out = entry.function(images, keys) if params is None else entry.function(images, keys, params)
     logger.debug(
         "effect %s: %d rows in %.3f s",
         name,

@@ -1,13 +1,14 @@
-"""Per-row random generators that make augmentation reproducible.
+"""Per-row stream keys that make augmentation reproducible.
 
 The random stream of one output row depends only on ``(run seed, source id, copy
 index, effect name)``. A rerun of the job, a retried Spark task or a different
 partitioning (other batch composition or order) therefore produces the same bytes.
 
-The derivation is fixed-width so that no two keys can collide by concatenation:
-every key part is split into 32-bit words and fed, with a scheme version and the
-CRC-32 of the effect name (never Python's salted ``hash()``), to
-``np.random.SeedSequence``; each row gets ``Generator(PCG64(seed_sequence))``.
+The key is a chain of SplitMix64 finalisers over fixed-width words: a scheme
+version, the run seed, the source id, the copy index and the CRC-32 of the effect
+name (never Python's salted ``hash()``). Each link ``mix64((h ^ word) + gamma)`` is
+a bijection of the word, so two rows that differ in one part never share a key;
+:mod:`.stream` turns a key into the row's numbers.
 """
 
 from __future__ import annotations
@@ -15,25 +16,20 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-SEED_SCHEME_VERSION = 1
+from sparkling_mnist.augment.stream import GOLDEN_GAMMA, RowStream, mix64
+
+SEED_SCHEME_VERSION = 2
 """Part of every row's entropy. Change it only to deliberately change all outputs."""
 
-_WORD = 0xFFFF_FFFF
 _UINT64_LIMIT = 1 << 64
 
 
 def effect_key(effect: str) -> int:
     """Return the stable 32-bit key of an effect name (CRC-32 of its UTF-8 bytes)."""
     return zlib.crc32(effect.encode("utf-8"))
-
-
-def _split_words(
-    values: NDArray[np.uint64],
-) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-    """Split unsigned 64-bit values into their low and high 32-bit words."""
-    return values & np.uint64(_WORD), values >> np.uint64(32)
 
 
 def _as_source_ids(source_ids: ArrayLike) -> NDArray[np.uint64]:
@@ -66,13 +62,29 @@ def _as_copy_indices(copy_index: int | ArrayLike, n_rows: int) -> NDArray[np.uin
     return copies.astype(np.uint64)
 
 
-def row_generators(
+@njit(cache=True, nogil=True)
+def _link(chain: np.uint64, word: np.uint64) -> np.uint64:
+    return mix64((chain ^ word) + GOLDEN_GAMMA)
+
+
+@njit(cache=True, nogil=True)
+def _chain_keys(head: NDArray[np.uint64], ids: NDArray[np.uint64], copies: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """``head`` is ``[version, run seed, effect key]``; numba keeps every step in uint64."""
+    prefix = _link(_link(np.uint64(0), head[0]), head[1])
+    effect = head[2]
+    keys = np.empty(ids.shape[0], dtype=np.uint64)
+    for i in range(ids.shape[0]):
+        keys[i] = _link(_link(_link(prefix, ids[i]), copies[i]), effect)
+    return keys
+
+
+def row_keys(
     run_seed: int,
     source_ids: ArrayLike,
     copy_index: int | ArrayLike,
     effect: str,
-) -> list[np.random.Generator]:
-    """Build one independent random generator per row.
+) -> NDArray[np.uint64]:
+    """Return one stream key per row.
 
     Args:
         run_seed: the job's seed, ``0 <= run_seed < 2**64``.
@@ -84,7 +96,7 @@ def row_generators(
             draw unrelated numbers for the same source and copy.
 
     Returns:
-        ``N`` generators; generator ``i`` depends only on ``(run_seed,
+        ``(N,)`` ``uint64`` keys; key ``i`` depends only on ``(run_seed,
         source_ids[i], copy_index[i], effect)``.
 
     Raises:
@@ -98,13 +110,19 @@ def row_generators(
         raise ValueError(f"run_seed must be in [0, 2**64), got {run_seed}")
     ids = _as_source_ids(source_ids)
     copies = _as_copy_indices(copy_index, ids.shape[0])
-    words = np.empty((ids.shape[0], 8), dtype=np.uint32)
-    words[:, 0] = SEED_SCHEME_VERSION
-    words[:, 1] = int(run_seed) & _WORD
-    words[:, 2] = int(run_seed) >> 32
-    words[:, 3], words[:, 4] = _split_words(ids)
-    words[:, 5], words[:, 6] = _split_words(copies)
-    words[:, 7] = effect_key(effect)
-    # A uint32 row is the same entropy as the list of its ints, and about five times
-    # faster for SeedSequence to take in.
-    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(row))) for row in words]
+    head = np.array([SEED_SCHEME_VERSION, int(run_seed), effect_key(effect)], dtype=np.uint64)
+    keys: NDArray[np.uint64] = _chain_keys(head, ids, copies)
+    return keys
+
+
+def row_streams(
+    run_seed: int,
+    source_ids: ArrayLike,
+    copy_index: int | ArrayLike,
+    effect: str,
+) -> list[RowStream]:
+    """One :class:`RowStream` per row, for Python code that replays an effect's draws.
+
+    Same arguments and errors as :func:`row_keys`.
+    """
+    return [RowStream(int(key)) for key in row_keys(run_seed, source_ids, copy_index, effect)]

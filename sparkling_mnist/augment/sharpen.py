@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment.batch import FloatBatch, UInt8Batch, to_uint8
-from sparkling_mnist.augment.gaussian import gaussian_blur_batch
+from sparkling_mnist.augment.batch import IMAGE_SIDE, FloatBatch, UInt8Batch
+from sparkling_mnist.augment.gaussian import gaussian_kernel
+from sparkling_mnist.augment.stream import RowStream, StreamState, next_uniform
 
 _GREY_LEVELS = 256
+
+MAX_UNSHARP_RADIUS = 6.0
+"""Widest unsharp-mask Gaussian, pixels: a 49-tap kernel, wider than a digit stroke by far."""
 
 
 class SharpenMode(IntEnum):
@@ -68,8 +73,10 @@ class SharpenParams:
                 "SharpenParams: unsharp_weight, contrast_weight and match_weight must "
                 f"be >= 0 with a positive sum, got {weights}"
             )
-        if not self.unsharp_radius > 0:
-            raise ValueError(f"SharpenParams.unsharp_radius must be > 0, got {self.unsharp_radius}")
+        if not 0 < self.unsharp_radius <= MAX_UNSHARP_RADIUS:
+            raise ValueError(
+                f"SharpenParams.unsharp_radius must be in (0, {MAX_UNSHARP_RADIUS}], got {self.unsharp_radius}"
+            )
         if self.unsharp_amount < 0:
             raise ValueError(f"SharpenParams.unsharp_amount must be >= 0, got {self.unsharp_amount}")
         if not 0 <= self.contrast_low < self.contrast_high <= 255:
@@ -78,92 +85,181 @@ class SharpenParams:
                 f"{self.contrast_low} and {self.contrast_high}"
             )
 
+    def packed(self) -> NDArray[np.float64]:
+        """The settings as the kernels take them: weights, radius, amount, low, high."""
+        return np.array(
+            [
+                self.unsharp_weight,
+                self.contrast_weight,
+                self.match_weight,
+                self.unsharp_radius,
+                self.unsharp_amount,
+                self.contrast_low,
+                self.contrast_high,
+            ]
+        )
 
-def draw_sharpen_mode(rng: np.random.Generator, params: SharpenParams) -> SharpenMode:
+    def kernel(self) -> NDArray[np.float64]:
+        """The unsharp mask's 1-D Gaussian weights, as the kernels take them."""
+        return gaussian_kernel(self.unsharp_radius)
+
+
+@njit(cache=True, nogil=True)
+def next_sharpen_mode(state: StreamState, packed: NDArray[np.float64]) -> int:
+    """Draw a row's :class:`SharpenMode` (one uniform number) from packed settings."""
+    u = next_uniform(state) * (packed[0] + packed[1] + packed[2])
+    if u < packed[0]:
+        return 0
+    if u < packed[0] + packed[1]:
+        return 1
+    return 2
+
+
+def draw_sharpen_mode(stream: RowStream, params: SharpenParams) -> SharpenMode:
     """Draw one row's sharpening (one uniform number)."""
-    total = params.unsharp_weight + params.contrast_weight + params.match_weight
-    u = rng.random() * total
-    if u < params.unsharp_weight:
-        return SharpenMode.UNSHARP
-    if u < params.unsharp_weight + params.contrast_weight:
-        return SharpenMode.CONTRAST
-    return SharpenMode.MATCH
+    return SharpenMode(next_sharpen_mode(stream.state, params.packed()))
 
 
-def unsharp_mask_batch(values: FloatBatch, radius: float, amount: float) -> FloatBatch:
-    """Unsharp-mask every image of a 0..255 float batch; clip the result to 0..255."""
-    blurred = gaussian_blur_batch(values, radius)
-    sharpened: FloatBatch = np.clip(values + (values - blurred) * amount, 0.0, 255.0)
-    return sharpened
+@njit(cache=True, nogil=True)
+def blur_into(values: FloatBatch, kernel: NDArray[np.float64], out: FloatBatch) -> None:
+    """Gaussian-blur one 28x28 image into ``out``: rows, then columns, ``'reflect'`` borders."""
+    radius = kernel.size // 2
+    side = IMAGE_SIDE
+    wide = np.empty((side, side + 2 * radius))  # each row padded by reflection
+    for r in range(side):
+        for c in range(side):
+            wide[r, radius + c] = values[r, c]
+        for j in range(radius):
+            wide[r, radius - 1 - j] = values[r, j]
+            wide[r, radius + side + j] = values[r, side - 1 - j]
+    tall = np.zeros((side + 2 * radius, side))  # the row-blurred image, padded by reflection
+    for r in range(side):
+        row = tall[radius + r]
+        for t in range(kernel.size):
+            weight = kernel[t]
+            for c in range(side):
+                row[c] += weight * wide[r, c + t]
+    for j in range(radius):
+        tall[radius - 1 - j] = tall[radius + j]
+        tall[radius + side + j] = tall[radius + side - 1 - j]
+    out[:, :] = 0.0
+    for r in range(side):
+        for t in range(kernel.size):
+            weight = kernel[t]
+            for c in range(side):
+                out[r, c] += weight * tall[r + t, c]
 
 
-def contrast_stretch_batch(values: FloatBatch, low: float, high: float) -> FloatBatch:
-    """Map ``[low, high]`` linearly onto ``[0, 255]``, clipping outside values."""
-    stretched: FloatBatch = (np.clip(values, low, high) - low) / (high - low) * 255.0
-    return stretched
+@njit(cache=True, nogil=True)
+def _grey(value: float) -> np.uint8:
+    """Round half to even and clip to 0..255."""
+    return np.uint8(min(max(np.rint(value), 0.0), 255.0))
+
+
+@njit(cache=True, nogil=True)
+def match_histogram_into(image: UInt8Batch, reference: UInt8Batch, out: FloatBatch) -> None:
+    """``skimage.exposure.match_histograms(image, reference)`` for one ``uint8`` image.
+
+    The image's cumulative histogram is mapped onto the reference's occupied grey
+    levels with ``np.interp``'s arithmetic; values are not rounded.
+    """
+    pixels = float(IMAGE_SIDE * IMAGE_SIDE)
+    src_counts = np.zeros(_GREY_LEVELS, dtype=np.int64)
+    ref_counts = np.zeros(_GREY_LEVELS, dtype=np.int64)
+    for r in range(IMAGE_SIDE):
+        for c in range(IMAGE_SIDE):
+            src_counts[image[r, c]] += 1
+            ref_counts[reference[r, c]] += 1
+    xp = np.empty(_GREY_LEVELS)
+    fp = np.empty(_GREY_LEVELS)
+    occupied = 0
+    cumulative = 0
+    for level in range(_GREY_LEVELS):
+        if ref_counts[level]:
+            cumulative += ref_counts[level]
+            xp[occupied] = cumulative / pixels
+            fp[occupied] = level
+            occupied += 1
+    lut = np.zeros(_GREY_LEVELS)
+    cumulative = 0
+    j = 0
+    last = occupied - 1
+    for level in range(_GREY_LEVELS):
+        if not src_counts[level]:
+            continue
+        cumulative += src_counts[level]
+        q = cumulative / pixels
+        if q < xp[0]:
+            lut[level] = fp[0]
+        elif q >= xp[last]:
+            lut[level] = fp[last]
+        else:
+            while xp[j + 1] <= q:
+                j += 1
+            slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+            lut[level] = slope * (q - xp[j]) + fp[j]
+    for r in range(IMAGE_SIDE):
+        for c in range(IMAGE_SIDE):
+            out[r, c] = lut[image[r, c]]
+
+
+@njit(cache=True, nogil=True)
+def sharpen_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arrays
+    values: FloatBatch,
+    source: UInt8Batch,
+    mode: int,
+    packed: NDArray[np.float64],
+    kernel: NDArray[np.float64],
+    work: FloatBatch,
+    out: UInt8Batch,
+) -> None:
+    """Sharpen one interpolated image with ``mode`` and write it as grey levels to ``out``.
+
+    Args:
+        values: ``(28, 28)`` float 0..255 output of an interpolating transform.
+        source: ``(28, 28)`` the image before the transform (the matching reference).
+        mode: a :class:`SharpenMode` value.
+        packed: :meth:`SharpenParams.packed`.
+        kernel: :meth:`SharpenParams.kernel`.
+        work: ``(2, 28, 28)`` float scratch space.
+        out: ``(28, 28)`` ``uint8`` result; may not alias ``source``.
+    """
+    if mode == 0:
+        blur_into(values, kernel, work[0])
+        amount = packed[4]
+        for r in range(IMAGE_SIDE):
+            for c in range(IMAGE_SIDE):
+                x = values[r, c]
+                out[r, c] = _grey(min(max(x + (x - work[0, r, c]) * amount, 0.0), 255.0))
+    elif mode == 1:
+        low, high = packed[5], packed[6]
+        for r in range(IMAGE_SIDE):
+            for c in range(IMAGE_SIDE):
+                out[r, c] = _grey((min(max(values[r, c], low), high) - low) / (high - low) * 255.0)
+    else:
+        # Match the rounded image: grey levels, not float noise, form the histogram.
+        for r in range(IMAGE_SIDE):
+            for c in range(IMAGE_SIDE):
+                out[r, c] = _grey(values[r, c])
+        match_histogram_into(out, source, work[1])
+        for r in range(IMAGE_SIDE):
+            for c in range(IMAGE_SIDE):
+                # Background stays black: when interpolation left more zero pixels than
+                # the source has, plain matching maps level 0 onto an ink level.
+                if out[r, c] != 0:
+                    out[r, c] = _grey(work[1, r, c])
 
 
 def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatBatch:
-    """Histogram-match each image to its reference, the whole batch at once.
-
-    Per image this is ``skimage.exposure.match_histograms(image, reference)`` for
-    ``uint8`` inputs: the cumulative histogram of the image is mapped onto the
-    reference's by linear interpolation between the reference's occupied grey
-    levels, with ``np.interp``'s arithmetic.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` images to adjust.
-        references: ``(N, 28, 28)`` ``uint8`` images whose histograms to match.
+    """Histogram-match each image to its reference (see :func:`match_histogram_into`).
 
     Returns:
         ``(N, 28, 28)`` ``float64`` matched values (not yet rounded).
     """
-    n = images.shape[0]
-    pixels = images.shape[1] * images.shape[2]
-    levels = np.arange(_GREY_LEVELS)
-    row_base = (np.arange(n) * _GREY_LEVELS)[:, None]
-    src_counts = np.bincount((images.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS).reshape(
-        n, _GREY_LEVELS
-    )
-    ref_counts = np.bincount((references.reshape(n, -1) + row_base).ravel(), minlength=n * _GREY_LEVELS).reshape(
-        n, _GREY_LEVELS
-    )
-    src_cum = np.cumsum(src_counts, axis=1)
-    ref_cum = np.cumsum(ref_counts, axis=1)
-
-    # The reference's occupied levels, all rows concatenated; integer cumulative
-    # counts shifted by row make one sorted array for a single searchsorted.
-    occupied = ref_counts > 0
-    row_of_level = np.broadcast_to(np.arange(n)[:, None], occupied.shape)[occupied]
-    xp_cum = ref_cum[occupied]
-    xp = xp_cum / pixels
-    fp = np.broadcast_to(levels, occupied.shape)[occupied].astype(np.float64)
-    first = np.searchsorted(row_of_level, np.arange(n), side="left")
-    last = np.searchsorted(row_of_level, np.arange(n), side="right") - 1
-
-    shift = pixels + 1
-    query_cum = src_cum + (np.arange(n) * shift)[:, None]
-    xp_shifted = xp_cum + row_of_level * shift
-    # j: index of the last occupied reference level whose quantile is <= the query.
-    j = np.searchsorted(xp_shifted, query_cum.ravel(), side="right").reshape(n, -1) - 1
-    q = src_cum / pixels
-
-    # np.interp's rules: left of the first point -> its value; at or past the last
-    # -> the last value; on a point -> that value; else slope * (q - xp[j]) + fp[j].
-    first_b = first[:, None]
-    last_b = last[:, None]
-    below = j < first_b
-    at_or_above_end = j >= last_b
-    j_lo = np.clip(j, first_b, last_b)
-    j_hi = np.minimum(j_lo + 1, last_b)
-    span = xp[j_hi] - xp[j_lo]
-    safe_span = np.where(span > 0, span, 1.0)
-    slope = (fp[j_hi] - fp[j_lo]) / safe_span
-    interpolated = np.where(q == xp[j_lo], fp[j_lo], slope * (q - xp[j_lo]) + fp[j_lo])
-    lut = np.where(below, fp[first_b], np.where(at_or_above_end, fp[last_b], interpolated))
-
-    matched: FloatBatch = np.take_along_axis(lut, images.reshape(n, -1).astype(np.intp), axis=1)
-    return matched.reshape(images.shape)
+    out = np.empty(images.shape, dtype=np.float64)
+    for i in range(images.shape[0]):
+        match_histogram_into(images[i], references[i], out[i])
+    return out
 
 
 def sharpen_batch(
@@ -185,22 +281,9 @@ def sharpen_batch(
     Returns:
         ``(N, 28, 28)`` ``uint8`` sharpened images.
     """
-    out = to_uint8(interpolated)
-    unsharp = modes == SharpenMode.UNSHARP
-    if unsharp.any():
-        out[unsharp] = to_uint8(unsharp_mask_batch(interpolated[unsharp], params.unsharp_radius, params.unsharp_amount))
-    contrast = modes == SharpenMode.CONTRAST
-    if contrast.any():
-        out[contrast] = to_uint8(
-            contrast_stretch_batch(interpolated[contrast], params.contrast_low, params.contrast_high)
-        )
-    match = modes == SharpenMode.MATCH
-    if match.any():
-        # Match the rounded image: grey levels, not float noise, form the histogram.
-        rounded = out[match]
-        matched = to_uint8(match_histograms_batch(rounded, sources[match]))
-        # Background stays black: when interpolation left more zero pixels than the
-        # source has, plain matching maps level 0 onto an ink level (a grey background).
-        matched[rounded == 0] = 0
-        out[match] = matched
+    out = np.empty(sources.shape, dtype=np.uint8)
+    work = np.empty((2, IMAGE_SIDE, IMAGE_SIDE))
+    packed, kernel = params.packed(), params.kernel()
+    for i in range(sources.shape[0]):
+        sharpen_into(np.ascontiguousarray(interpolated[i]), sources[i], int(modes[i]), packed, kernel, work, out[i])
     return out

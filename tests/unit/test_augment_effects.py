@@ -17,7 +17,7 @@ import pytest
 from numpy.typing import NDArray
 from skimage.draw import disk, line
 from skimage.exposure import match_histograms, rescale_intensity
-from skimage.filters import gaussian, unsharp_mask
+from skimage.filters import unsharp_mask
 from skimage.morphology import dilation, erosion
 from skimage.transform import SimilarityTransform, rotate, warp
 
@@ -31,6 +31,7 @@ from sparkling_mnist.augment import (
     ErodeDilateParams,
     ErodeParams,
     RotateParams,
+    RowStream,
     ScratchesParams,
     SharpenMode,
     SharpenParams,
@@ -52,8 +53,10 @@ from sparkling_mnist.augment import (
     draw_warp_noise,
     known_effects,
     rotate_batch,
-    row_generators,
+    row_keys,
+    row_streams,
     shift_batch,
+    warp_displacements,
 )
 
 RUN_SEED = 20240611
@@ -142,7 +145,7 @@ def ref_sharpen(interpolated: NDArray[np.float64], source: Image, mode: int, p: 
     return matched
 
 
-def ref_rotate(image: Image, rng: np.random.Generator, p: RotateParams) -> Image:
+def ref_rotate(image: Image, rng: RowStream, p: RotateParams) -> Image:
     angle = draw_rotate_angle(rng, p)
     mode = draw_sharpen_mode(rng, p.sharpen)
     if abs(angle) < p.min_degrees:
@@ -151,12 +154,10 @@ def ref_rotate(image: Image, rng: np.random.Generator, p: RotateParams) -> Image
     return ref_sharpen(rotated, image, mode, p.sharpen)
 
 
-def ref_warp(image: Image, rng: np.random.Generator, p: WarpParams) -> Image:
+def ref_warp(image: Image, rng: RowStream, p: WarpParams) -> Image:
     noise = draw_warp_noise(rng, p)
     mode = draw_sharpen_mode(rng, p.sharpen)
-    d_row, d_col = (
-        p.alpha * gaussian(noise[axis], sigma=p.sigma, mode="reflect", preserve_range=True) for axis in (0, 1)
-    )
+    d_row, d_col = warp_displacements(noise, p)  # the field's own test: test_warp_field_is_simards
     rows, cols = np.mgrid[0:28, 0:28].astype(np.float64)
     warped = warp(
         image,
@@ -169,7 +170,7 @@ def ref_warp(image: Image, rng: np.random.Generator, p: WarpParams) -> Image:
     return ref_sharpen(warped, image, mode, p.sharpen)
 
 
-def ref_shift(image: Image, rng: np.random.Generator, p: ShiftParams) -> Image:
+def ref_shift(image: Image, rng: RowStream, p: ShiftParams) -> Image:
     d_row, d_col = draw_shift(rng, p)
     # warp's map takes output (x=col, y=row) to input: input = output - offset.
     moved = warp(
@@ -183,7 +184,7 @@ def ref_shift(image: Image, rng: np.random.Generator, p: ShiftParams) -> Image:
     return to_u8(moved)
 
 
-def ref_bold(image: Image, rng: np.random.Generator, p: BoldParams) -> Image:
+def ref_bold(image: Image, rng: RowStream, p: BoldParams) -> Image:
     directions = draw_bold_directions(rng, p)
     footprint = np.zeros((3, 3), dtype=bool)
     footprint[1, 1] = True
@@ -205,23 +206,23 @@ def square_footprint(square: Square) -> NDArray[np.bool_]:
     return footprint
 
 
-def ref_dilate(image: Image, rng: np.random.Generator, p: DilateParams) -> Image:
+def ref_dilate(image: Image, rng: RowStream, p: DilateParams) -> Image:
     square = draw_square(rng, p.min_size, p.max_size)
     return as_image(dilation(image, square_footprint(square)))
 
 
-def ref_erode(image: Image, rng: np.random.Generator, p: ErodeParams) -> Image:
+def ref_erode(image: Image, rng: RowStream, p: ErodeParams) -> Image:
     square = draw_square(rng, p.min_size, p.max_size)
     return as_image(erosion(image, square_footprint(square)))
 
 
-def ref_erodedilate(image: Image, rng: np.random.Generator, p: ErodeDilateParams) -> Image:
+def ref_erodedilate(image: Image, rng: RowStream, p: ErodeDilateParams) -> Image:
     grow, square = draw_erodedilate(rng, p)
     footprint = square_footprint(square)
     return as_image(dilation(image, footprint) if grow else erosion(image, footprint))
 
 
-def ref_scratches(image: Image, rng: np.random.Generator, p: ScratchesParams) -> Image:
+def ref_scratches(image: Image, rng: RowStream, p: ScratchesParams) -> Image:
     noise = np.zeros_like(image)
     for r0, c0, r1, c1, level in draw_scratches(rng, p).tolist():
         rr, cc = line(r0, c0, r1, c1)
@@ -229,7 +230,7 @@ def ref_scratches(image: Image, rng: np.random.Generator, p: ScratchesParams) ->
     return np.maximum(image, noise)
 
 
-def ref_blotches(image: Image, rng: np.random.Generator, p: BlotchesParams) -> Image:
+def ref_blotches(image: Image, rng: RowStream, p: BlotchesParams) -> Image:
     noise = np.full_like(image, 255)
     for row, col, radius in draw_blotches(rng, p).tolist():
         rr, cc = disk((row, col), radius, shape=image.shape)
@@ -237,7 +238,7 @@ def ref_blotches(image: Image, rng: np.random.Generator, p: BlotchesParams) -> I
     return np.minimum(image, noise)
 
 
-STEP_REFERENCES: dict[str, Callable[[Image, np.random.Generator, object], Image]] = {
+STEP_REFERENCES: dict[str, Callable[[Image, RowStream, object], Image]] = {
     "shift": ref_shift,  # type: ignore[dict-item]
     "rotate": ref_rotate,  # type: ignore[dict-item]
     "warp": ref_warp,  # type: ignore[dict-item]
@@ -249,7 +250,7 @@ STEP_REFERENCES: dict[str, Callable[[Image, np.random.Generator, object], Image]
 STEP_ORDER = ("shift", "rotate", "warp", "bold", "erodedilate", "scratches", "blotches")
 
 
-def ref_all(image: Image, rng: np.random.Generator, p: AllParams) -> Image:
+def ref_all(image: Image, rng: RowStream, p: AllParams) -> Image:
     plan = draw_all_plan(rng, p)
     for step, taken in zip(STEP_ORDER, plan, strict=True):
         if taken:
@@ -257,7 +258,7 @@ def ref_all(image: Image, rng: np.random.Generator, p: AllParams) -> Image:
     return image
 
 
-def ref_all2(image: Image, rng: np.random.Generator, p: All2Params) -> Image:
+def ref_all2(image: Image, rng: RowStream, p: All2Params) -> Image:
     plan = draw_all2_plan(rng, p)
     assert not plan[0], "all2 never shifts"
     assert plan.sum() == 2, "all2 takes exactly two steps"
@@ -312,8 +313,8 @@ def test_batch_matches_per_image_scikit_image_reference(
 ) -> None:
     reference, params = REFERENCES[effect]
     copy_index = 3
-    actual = EFFECTS[effect](digits, row_generators(RUN_SEED, source_ids, copy_index, effect), params)
-    rngs = row_generators(RUN_SEED, source_ids, copy_index, effect)
+    actual = EFFECTS[effect](digits, row_keys(RUN_SEED, source_ids, copy_index, effect), params)
+    rngs = row_streams(RUN_SEED, source_ids, copy_index, effect)
     expected = np.stack([reference(image, rng, params) for image, rng in zip(digits, rngs, strict=True)])
     difference = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
     assert difference.max() <= TOLERANCE[effect]
@@ -333,8 +334,8 @@ def test_rotate_matches_reference_in_every_sharpen_mode(
         match_weight=float(mode == SharpenMode.MATCH),
     )
     params = RotateParams(sigma_degrees=20.0, sharpen=sharpen)
-    actual = rotate_batch(digits, row_generators(RUN_SEED, source_ids, 0, "r"), params)
-    rngs = row_generators(RUN_SEED, source_ids, 0, "r")
+    actual = rotate_batch(digits, row_keys(RUN_SEED, source_ids, 0, "r"), params)
+    rngs = row_streams(RUN_SEED, source_ids, 0, "r")
     expected = np.stack([ref_rotate(im, rng, params) for im, rng in zip(digits, rngs, strict=True)])
     difference = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
     assert difference.max() <= 1  # interpolation rounding, see TOLERANCE
@@ -428,8 +429,8 @@ def test_sharpened_rotation_keeps_a_digit_like_range(digits: Image, source_ids: 
 
 def test_rotation_below_one_degree_is_identity(digits: Image, source_ids: NDArray[np.int64]) -> None:
     params = RotateParams(sigma_degrees=0.5)
-    out = rotate_batch(digits, row_generators(RUN_SEED, source_ids, 0, "r"), params)
-    angles = np.array([draw_rotate_angle(rng, params) for rng in row_generators(RUN_SEED, source_ids, 0, "r")])
+    out = rotate_batch(digits, row_keys(RUN_SEED, source_ids, 0, "r"), params)
+    angles = np.array([draw_rotate_angle(rng, params) for rng in row_streams(RUN_SEED, source_ids, 0, "r")])
     small = np.abs(angles) < 1.0
     assert small.sum() >= 40 and (~small).sum() >= 1  # both cases occur
     np.testing.assert_array_equal(out[small], digits[small])
@@ -437,15 +438,15 @@ def test_rotation_below_one_degree_is_identity(digits: Image, source_ids: NDArra
 
 
 def test_rotation_angles_follow_normal_zero_eight_degrees() -> None:
-    rngs = row_generators(RUN_SEED, np.arange(4000), 0, "rotate")
+    rngs = row_streams(RUN_SEED, np.arange(4000), 0, "rotate")
     angles = np.array([draw_rotate_angle(rng, RotateParams()) for rng in rngs])
     assert abs(angles.mean()) < 0.5  # standard error 8 / sqrt(4000) = 0.13
     assert 7.6 < angles.std() < 8.4
 
 
 def test_shift_moves_the_digit_by_exactly_one_pixel(digits: Image, source_ids: NDArray[np.int64]) -> None:
-    out = shift_batch(digits, row_generators(RUN_SEED, source_ids, 0, "shift"))
-    offsets = [draw_shift(rng, ShiftParams()) for rng in row_generators(RUN_SEED, source_ids, 0, "shift")]
+    out = shift_batch(digits, row_keys(RUN_SEED, source_ids, 0, "shift"))
+    offsets = [draw_shift(rng, ShiftParams()) for rng in row_streams(RUN_SEED, source_ids, 0, "shift")]
     assert {tuple(o) for o in offsets} == {(-1, 0), (1, 0), (0, -1), (0, 1)}
     grid = np.mgrid[0:28, 0:28]
     for before, after, offset in zip(digits, out, offsets, strict=True):
@@ -463,8 +464,8 @@ def test_shift_drops_ink_pushed_over_the_border() -> None:
     image[0, :] = 200  # the top row and the left column touch the border
     image[:, 0] = 100
     ids = np.arange(40)
-    out = shift_batch(np.stack([image] * 40), row_generators(RUN_SEED, ids, 0, "s"))
-    offsets = [draw_shift(rng, ShiftParams()) for rng in row_generators(RUN_SEED, ids, 0, "s")]
+    out = shift_batch(np.stack([image] * 40), row_keys(RUN_SEED, ids, 0, "s"))
+    offsets = [draw_shift(rng, ShiftParams()) for rng in row_streams(RUN_SEED, ids, 0, "s")]
     assert len(set(offsets)) == 4
     for moved, (d_row, d_col) in zip(out, offsets, strict=True):
         padded = np.pad(image, 1)  # zeros around, so moving in a 0 is a window shift
@@ -494,7 +495,7 @@ def test_monotone_effects(effect: str, never: str, digits: Image, source_ids: ND
 
 
 def test_all2_always_takes_one_geometric_and_one_other_step() -> None:
-    rngs = row_generators(RUN_SEED, np.arange(500), 0, "all2")
+    rngs = row_streams(RUN_SEED, np.arange(500), 0, "all2")
     plans = np.array([draw_all2_plan(rng, All2Params()) for rng in rngs])
     assert not plans[:, 0].any()  # no shift
     assert np.all(plans[:, 1:3].sum(axis=1) == 1)  # rotate xor warp
@@ -503,7 +504,7 @@ def test_all2_always_takes_one_geometric_and_one_other_step() -> None:
 
 
 def test_all_takes_at_least_one_step_and_every_step_occurs() -> None:
-    rngs = row_generators(RUN_SEED, np.arange(500), 0, "all")
+    rngs = row_streams(RUN_SEED, np.arange(500), 0, "all")
     plans = np.array([draw_all_plan(rng, AllParams()) for rng in rngs])
     assert np.all(plans.sum(axis=1) >= 1)
     assert plans.sum(axis=0).min() > 40
@@ -536,15 +537,15 @@ def test_unknown_effect_names_the_known_effects(digits: Image, source_ids: NDArr
 )
 @pytest.mark.parametrize("effect", ["rotate", "shift", "all"])
 def test_malformed_batch_is_rejected_naming_shape_and_dtype(effect: str, bad: NDArray[np.generic]) -> None:
-    rngs = row_generators(RUN_SEED, np.arange(len(bad)), 0, effect)
+    keys = row_keys(RUN_SEED, np.arange(len(bad)), 0, effect)
     with pytest.raises(ValueError, match=r"uint8 array of shape \(N, 28, 28\)"):
-        EFFECTS[effect](bad, rngs)  # type: ignore[arg-type]
+        EFFECTS[effect](bad, keys)  # type: ignore[arg-type]
 
 
-def test_generator_count_must_match_batch(digits: Image) -> None:
-    rngs = row_generators(RUN_SEED, np.arange(3), 0, "bold")
-    with pytest.raises(ValueError, match="3 random generators for 48 images"):
-        EFFECTS["bold"](digits, rngs)
+def test_key_count_must_match_batch(digits: Image) -> None:
+    keys = row_keys(RUN_SEED, np.arange(3), 0, "bold")
+    with pytest.raises(ValueError, match=r"shape \(3,\) for 48 images"):
+        EFFECTS["bold"](digits, keys)
 
 
 def test_source_id_count_must_match_batch(digits: Image) -> None:

@@ -8,7 +8,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from sparkling_mnist.augment import RotateParams, SharpenMode, apply_effect, draw_rotate_angle, row_generators
+from sparkling_mnist.augment import RotateParams, SharpenMode, apply_effect, draw_rotate_angle, row_streams
 from sparkling_mnist.augment_plots import (
     effect_grid_figure,
     grid_mosaic,
@@ -26,7 +26,7 @@ def test_sharpen_stages_replay_the_rotate_effect_exactly() -> None:
     ids = np.arange(60, dtype=np.int64) + 1000
     params = RotateParams(sigma_degrees=10.0)
     stages = rotation_sharpen_stages(images, ids, SEED, params)
-    angles = np.array([draw_rotate_angle(rng, params) for rng in row_generators(SEED, ids, 0, "rotate")])
+    angles = np.array([draw_rotate_angle(rng, params) for rng in row_streams(SEED, ids, 0, "rotate")])
     moved = np.abs(angles) >= params.min_degrees
     assert 0 < moved.sum() < 60  # both kinds of rows occur, so the filter is tested
     np.testing.assert_array_equal(stages.originals, images[moved])

@@ -15,37 +15,48 @@ from skimage.draw import disk, line
 from skimage.exposure import match_histograms
 
 from sparkling_mnist.augment import (
+    WARP_RANK,
     BlotchesParams,
     BoldParams,
+    RowStream,
     ScratchesParams,
     SharpenMode,
     SharpenParams,
+    WarpParams,
     draw_blotches,
     draw_bold_directions,
     draw_scratches,
     draw_sharpen_mode,
     draw_square,
-    row_generators,
+    draw_warp_noise,
+    row_streams,
+    warp_displacements,
 )
-from sparkling_mnist.augment.gaussian import gaussian_blur_batch
-from sparkling_mnist.augment.geometry import bilinear_sample
-from sparkling_mnist.augment.noise import disk_masks, line_pixels
+from sparkling_mnist.augment.gaussian import gaussian_blur_batch, gaussian_matrix
+from sparkling_mnist.augment.geometry import bilinear_sample, warp_basis
+from sparkling_mnist.augment.noise import draw_line_into, wipe_disk_into
 from sparkling_mnist.augment.sharpen import match_histograms_batch
 
 
-def generators(n: int, effect: str) -> list[np.random.Generator]:
-    return row_generators(99, np.arange(n), 0, effect)
+def generators(n: int, effect: str) -> list[RowStream]:
+    return row_streams(99, np.arange(n), 0, effect)
 
 
 def test_line_pixels_match_skimage_line_in_every_direction() -> None:
     starts = [(0, 0), (13, 14), (27, 5), (6, 27)]
-    lines = np.array([(r0, c0, r1, c1) for r0, c0 in starts for r1 in range(28) for c1 in range(28)])
-    line_index, rows, cols = line_pixels(lines)
-    for i, (r0, c0, r1, c1) in enumerate(lines.tolist()):
-        expected_rows, expected_cols = line(r0, c0, r1, c1)
-        mine = line_index == i
-        np.testing.assert_array_equal(rows[mine], expected_rows)
-        np.testing.assert_array_equal(cols[mine], expected_cols)
+    lines = np.array([(r0, c0, r1, c1, 200) for r0, c0 in starts for r1 in range(28) for c1 in range(28)])
+    for r0, c0, r1, c1, level in lines.tolist():
+        drawn = np.zeros((28, 28), dtype=np.uint8)
+        draw_line_into(drawn, np.array([r0, c0, r1, c1, level]))
+        expected = np.zeros((28, 28), dtype=np.uint8)
+        expected[line(r0, c0, r1, c1)] = level
+        np.testing.assert_array_equal(drawn, expected)
+
+
+def test_a_line_never_darkens_ink() -> None:
+    image = np.full((28, 28), 230, dtype=np.uint8)
+    draw_line_into(image, np.array([0, 0, 27, 27, 128]))
+    assert (image == 230).all()
 
 
 def test_disk_masks_match_skimage_disk_including_exact_boundaries() -> None:
@@ -59,11 +70,12 @@ def test_disk_masks_match_skimage_disk_including_exact_boundaries() -> None:
             for radius in (1.0, 1.5, 2.0, 2.5, 3.0, 5.0)
         ]
     )
-    masks = disk_masks(discs)
-    for (row, col, radius), mask in zip(discs.tolist(), masks, strict=True):
-        expected = np.zeros((28, 28), dtype=bool)
-        expected[disk((row, col), radius, shape=(28, 28))] = True
-        np.testing.assert_array_equal(mask, expected)
+    for disc in discs:
+        image = np.full((28, 28), 255, dtype=np.uint8)
+        wipe_disk_into(image, disc)
+        expected = np.full((28, 28), 255, dtype=np.uint8)
+        expected[disk((disc[0], disc[1]), disc[2], shape=(28, 28))] = 0
+        np.testing.assert_array_equal(image, expected)
 
 
 def test_match_histograms_batch_matches_skimage_on_edge_cases() -> None:
@@ -147,3 +159,27 @@ def test_sharpen_modes_follow_their_weights() -> None:
     np.testing.assert_allclose(
         shares[[SharpenMode.UNSHARP, SharpenMode.CONTRAST, SharpenMode.MATCH]], [0.6, 0.2, 0.2], atol=0.03
     )
+
+
+def test_warp_field_has_simards_covariance() -> None:
+    params = WarpParams()
+    # Simard's field alpha * G U G.T with U ~ Uniform(-1, 1): per-axis covariance
+    # alpha**2 / 3 * (G G.T) (x) (G G.T); the drawn field's is the same with the basis.
+    blur = gaussian_matrix(params.sigma)
+    basis = warp_basis(params.sigma)
+    np.testing.assert_allclose(basis @ basis.T, blur @ blur.T, atol=2e-4 * np.abs(blur @ blur.T).max())
+    # And empirically, against Simard's recipe itself, pixel by pixel.
+    streams = generators(3000, "warp")
+    fields = np.stack([warp_displacements(draw_warp_noise(s, params), params) for s in streams])
+    simard_rng = np.random.default_rng(3)
+    simard = params.alpha * gaussian_blur_batch(simard_rng.uniform(-1, 1, size=(3000, 2, 28, 28)), params.sigma)
+    np.testing.assert_allclose(fields.std(axis=0), simard.std(axis=0), rtol=0.1)
+    assert abs(fields.std() - simard.std()) < 0.03 * simard.std()
+    assert 1.4 < fields.std() < 2.0  # the documented ~1.7 px RMS
+
+
+def test_warp_basis_is_the_same_whatever_the_sign_lapack_chose() -> None:
+    basis = warp_basis(4.0)
+    assert basis.shape == (28, WARP_RANK)
+    strongest = basis[np.abs(basis).argmax(axis=0), np.arange(WARP_RANK)]
+    assert (strongest > 0).all()
