@@ -42,7 +42,7 @@ from sparkling_mnist.augment.geometry import (
     rotate_angle_settings,
     rotate_into,
     shift_into,
-    warp_basis,
+    warp_basis_rows,
     warp_into,
     warp_scale,
 )
@@ -228,7 +228,7 @@ def _step_settings(params: AllParams | All2Params) -> tuple[Any, ...]:
         params.rotate.sharpen.packed(),
         params.rotate.sharpen.kernel(),
         warp_scale(params.warp),
-        warp_basis(params.warp.sigma),
+        warp_basis_rows(params.warp.sigma),
         params.warp.sharpen.packed(),
         params.warp.sharpen.kernel(),
         params.bold.max_copies,

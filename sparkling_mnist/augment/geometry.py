@@ -136,6 +136,14 @@ def warp_basis(sigma: float) -> NDArray[np.float64]:
     return basis
 
 
+@lru_cache(maxsize=16)
+def warp_basis_rows(sigma: float) -> NDArray[np.float64]:
+    """:func:`warp_basis` transposed, ``(WARP_RANK, 28)`` contiguous: as the kernels take it."""
+    rows = np.ascontiguousarray(warp_basis(sigma).T)
+    rows.setflags(write=False)
+    return rows
+
+
 @njit(cache=True, nogil=True)
 def next_shift(state: StreamState, distance: int) -> tuple[int, int]:
     """Draw one row's ``(row_offset, col_offset)``: up, down, left or right."""
@@ -235,27 +243,71 @@ def bilinear_sample(images: UInt8Batch, rows: NDArray[np.float64], cols: NDArray
 
 
 @njit(cache=True, nogil=True)
+def _padded_with_ink_box(image: UInt8Batch) -> tuple[UInt8Batch, float, float, float, float]:
+    """The image with a zero border (index = coordinate + 1) and the open coordinate box
+    outside which every bilinear sample is exactly 0 (all four neighbours are background).
+    """
+    side = image.shape[0]
+    padded = np.zeros((side + 2, side + 2), dtype=np.uint8)
+    r_lo, r_hi, c_lo, c_hi = side, -1, side, -1
+    for r in range(side):
+        source, target = image[r], padded[r + 1]
+        for c in range(side):
+            value = source[c]
+            target[c + 1] = value
+            if value:
+                r_lo, r_hi = min(r_lo, r), max(r_hi, r)
+                c_lo, c_hi = min(c_lo, c), max(c_hi, c)
+    return padded, r_lo - 1.0, r_hi + 1.0, c_lo - 1.0, c_hi + 1.0
+
+
+@njit(cache=True, nogil=True)
+def _sample(padded: UInt8Batch, y: float, x: float) -> float:
+    """Bilinear sample at ``(y, x)``, both inside the ink box (so ``-1 < y, x < 28``)."""
+    y0, x0 = math.floor(y), math.floor(x)
+    fy, fx = y - y0, x - x0
+    top, left = int(y0) + 1, int(x0) + 1
+    upper = float(padded[top, left])
+    upper += fx * (float(padded[top, left + 1]) - upper)
+    lower = float(padded[top + 1, left])
+    lower += fx * (float(padded[top + 1, left + 1]) - lower)
+    return upper + fy * (lower - upper)
+
+
+@njit(cache=True, nogil=True)
 def bilinear_into(image: UInt8Batch, rows: FloatBatch, cols: FloatBatch, out: FloatBatch) -> None:
-    """:func:`bilinear_sample` of one image, compiled: same arithmetic, same order."""
-    side = IMAGE_SIDE
-    padded = np.zeros((side + 2, side + 2))  # a zero border: clipped indices land on it
-    for r in range(side):
-        for c in range(side):
-            padded[r + 1, c + 1] = image[r, c]
-    for r in range(side):
-        for c in range(side):
-            y, x = rows[r, c], cols[r, c]
-            y0, x0 = math.floor(y), math.floor(x)
-            fy, fx = y - y0, x - x0
-            top = int(min(max(y0, -1.0), float(side))) + 1
-            bottom = int(min(max(y0 + 1.0, -1.0), float(side))) + 1
-            left = int(min(max(x0, -1.0), float(side))) + 1
-            right = int(min(max(x0 + 1.0, -1.0), float(side))) + 1
-            upper = padded[top, left]
-            upper += fx * (padded[top, right] - upper)
-            lower = padded[bottom, left]
-            lower += fx * (padded[bottom, right] - lower)
-            out[r, c] = upper + fy * (lower - upper)
+    """:func:`bilinear_sample` of one image, compiled: same arithmetic, same order.
+
+    Samples whose four neighbours all lie outside the ink's bounding box are 0
+    without reading them: on a digit that is about half of the image.
+    """
+    padded, y_min, y_max, x_min, x_max = _padded_with_ink_box(image)
+    for r in range(image.shape[0]):
+        target, y_row, x_row = out[r], rows[r], cols[r]
+        for c in range(image.shape[1]):
+            y, x = y_row[c], x_row[c]
+            inside = y_min < y < y_max and x_min < x < x_max
+            target[c] = _sample(padded, y, x) if inside else 0.0
+
+
+@njit(cache=True, nogil=True)
+def rotate_sample_into(image: UInt8Batch, angle_degrees: float, out: FloatBatch) -> None:
+    """Bilinear samples of ``image`` rotated counter-clockwise about its centre.
+
+    The coordinates are :func:`rotation_coordinates`', computed pixel by pixel.
+    """
+    theta = math.radians(angle_degrees)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+    padded, y_min, y_max, x_min, x_max = _padded_with_ink_box(image)
+    for r in range(image.shape[0]):
+        d_row = r - _CENTRE
+        target = out[r]
+        for c in range(image.shape[1]):
+            d_col = c - _CENTRE
+            x = cos_t * d_col - sin_t * d_row + _CENTRE
+            y = sin_t * d_col + cos_t * d_row + _CENTRE
+            inside = y_min < y < y_max and x_min < x < x_max
+            target[c] = _sample(padded, y, x) if inside else 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -291,15 +343,7 @@ def rotate_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arra
     if abs(angle) < angle_settings[1]:
         out[:, :] = image
         return
-    theta = math.radians(angle)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-    for r in range(IMAGE_SIDE):
-        d_row = r - _CENTRE
-        for c in range(IMAGE_SIDE):
-            d_col = c - _CENTRE
-            work[1, r, c] = cos_t * d_col - sin_t * d_row + _CENTRE
-            work[0, r, c] = sin_t * d_col + cos_t * d_row + _CENTRE
-    bilinear_into(image, work[0], work[1], work[2])
+    rotate_sample_into(image, angle, work[2])
     sharpen_into(work[2], image, mode, sharpen, kernel, work[3:], out)
 
 
@@ -308,32 +352,35 @@ def warp_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arrays
     image: UInt8Batch,
     state: StreamState,
     scale: float,
-    basis: NDArray[np.float64],
+    basis_rows: NDArray[np.float64],
     sharpen: NDArray[np.float64],
     kernel: NDArray[np.float64],
     work: FloatBatch,
     out: UInt8Batch,
 ) -> None:
-    """The ``warp`` effect on one row; the field is ``scale * basis Z basis.T`` per axis."""
+    """The ``warp`` effect on one row; the field is ``scale * B.T Z B`` per axis, ``B = basis_rows``."""
     noise = np.empty((2, WARP_RANK, WARP_RANK))
     next_warp_noise(state, noise)
     mode = next_sharpen_mode(state, sharpen)
-    half = np.empty((WARP_RANK, IMAGE_SIDE))
+    side = basis_rows.shape[1]  # read, not the constant: lets LLVM vectorise the row loops
+    half = np.empty((WARP_RANK, side))
     for axis in range(2):
-        for i in range(WARP_RANK):  # half = Z basis.T
-            for c in range(IMAGE_SIDE):
-                total = 0.0
-                for j in range(WARP_RANK):
-                    total += noise[axis, i, j] * basis[c, j]
-                half[i, c] = scale * total
+        for i in range(WARP_RANK):  # half = scale * Z B
+            target = half[i]
+            target[:] = 0.0
+            for j in range(WARP_RANK):
+                weight, source = scale * noise[axis, i, j], basis_rows[j]
+                for c in range(side):
+                    target[c] += weight * source[c]
         field = work[axis]
-        for r in range(IMAGE_SIDE):  # coordinate = own position + basis half
-            for c in range(IMAGE_SIDE):
-                field[r, c] = r if axis == 0 else c
+        for r in range(side):  # coordinate = own position + B.T half
+            target = field[r]
+            for c in range(side):
+                target[c] = r if axis == 0 else c
             for i in range(WARP_RANK):
-                weight = basis[r, i]
-                for c in range(IMAGE_SIDE):
-                    field[r, c] += weight * half[i, c]
+                weight, source = basis_rows[i, r], half[i]
+                for c in range(side):
+                    target[c] += weight * source[c]
     bilinear_into(image, work[0], work[1], work[2])
     sharpen_into(work[2], image, mode, sharpen, kernel, work[3:], out)
 
@@ -367,7 +414,7 @@ def _warp_rows(  # noqa: PLR0917
     images: UInt8Batch,
     keys: NDArray[np.uint64],
     scale: float,
-    basis: NDArray[np.float64],
+    basis_rows: NDArray[np.float64],
     sharpen: NDArray[np.float64],
     kernel: NDArray[np.float64],
     out: UInt8Batch,
@@ -376,7 +423,7 @@ def _warp_rows(  # noqa: PLR0917
     work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
     for i in range(images.shape[0]):
         state[0], state[1] = keys[i], 0
-        warp_into(images[i], state, scale, basis, sharpen, kernel, work, out[i])
+        warp_into(images[i], state, scale, basis_rows, sharpen, kernel, work, out[i])
 
 
 def rotate_angle_settings(params: RotateParams) -> NDArray[np.float64]:
@@ -502,7 +549,7 @@ def warp_batch(
         images,
         keys,
         warp_scale(params),
-        warp_basis(params.sigma),
+        warp_basis_rows(params.sigma),
         params.sharpen.packed(),
         params.sharpen.kernel(),
         out,

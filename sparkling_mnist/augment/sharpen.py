@@ -121,33 +121,63 @@ def draw_sharpen_mode(stream: RowStream, params: SharpenParams) -> SharpenMode:
 
 
 @njit(cache=True, nogil=True)
-def blur_into(values: FloatBatch, kernel: NDArray[np.float64], out: FloatBatch) -> None:
-    """Gaussian-blur one 28x28 image into ``out``: rows, then columns, ``'reflect'`` borders."""
+def blur_box_into(  # noqa: PLR0917 - a compiled kernel takes plain numbers
+    values: FloatBatch, kernel: NDArray[np.float64], rows: tuple[int, int], col_lo: int, col_hi: int, out: FloatBatch
+) -> None:
+    """Gaussian-blur one 28x28 image (rows, then columns, ``'reflect'`` borders) and write
+    the result inside the box ``rows[0]..rows[1] x col_lo..col_hi`` (inclusive) to ``out``.
+
+    Every row of ``values`` outside ``rows`` must be 0 (its row blur is then 0, and is
+    skipped). Loops run over row views with the size read from the array, which lets
+    LLVM vectorise them (a constant 28 makes it unroll them into scalar code instead).
+    """
+    side = values.shape[0]
     radius = kernel.size // 2
-    side = IMAGE_SIDE
-    wide = np.empty((side, side + 2 * radius))  # each row padded by reflection
-    for r in range(side):
-        for c in range(side):
-            wide[r, radius + c] = values[r, c]
-        for j in range(radius):
-            wide[r, radius - 1 - j] = values[r, j]
-            wide[r, radius + side + j] = values[r, side - 1 - j]
+    wide = np.empty(side + 2 * radius)  # one row, padded by reflection
     tall = np.zeros((side + 2 * radius, side))  # the row-blurred image, padded by reflection
-    for r in range(side):
+    for r in range(rows[0], rows[1] + 1):
+        source = values[r]
+        for c in range(side):
+            wide[radius + c] = source[c]
+        for j in range(radius):
+            wide[radius - 1 - j] = source[j]
+            wide[radius + side + j] = source[side - 1 - j]
         row = tall[radius + r]
         for t in range(kernel.size):
             weight = kernel[t]
-            for c in range(side):
-                row[c] += weight * wide[r, c + t]
+            for c in range(col_lo, col_hi + 1):
+                row[c] += weight * wide[c + t]
     for j in range(radius):
         tall[radius - 1 - j] = tall[radius + j]
         tall[radius + side + j] = tall[radius + side - 1 - j]
-    out[:, :] = 0.0
-    for r in range(side):
+    for r in range(rows[0], rows[1] + 1):
+        row = out[r]
+        row[col_lo : col_hi + 1] = 0.0
         for t in range(kernel.size):
             weight = kernel[t]
-            for c in range(side):
-                out[r, c] += weight * tall[r + t, c]
+            source = tall[r + t]
+            for c in range(col_lo, col_hi + 1):
+                row[c] += weight * source[c]
+
+
+def blur_into(values: FloatBatch, kernel: NDArray[np.float64], out: FloatBatch) -> None:
+    """Gaussian-blur a whole 28x28 image into ``out`` (see :func:`blur_box_into`)."""
+    last = values.shape[0] - 1
+    blur_box_into(values, kernel, (0, last), 0, last, out)
+
+
+@njit(cache=True, nogil=True)
+def _positive_box(values: FloatBatch) -> tuple[int, int, int, int]:
+    """Rows and columns ``(r_lo, r_hi, c_lo, c_hi)`` bounding the pixels above 0; ``r_hi < 0`` if none."""
+    side = values.shape[0]
+    r_lo, r_hi, c_lo, c_hi = side, -1, side, -1
+    for r in range(side):
+        row = values[r]
+        for c in range(side):
+            if row[c] > 0.0:
+                r_lo, r_hi = min(r_lo, r), max(r_hi, r)
+                c_lo, c_hi = min(c_lo, c), max(c_hi, c)
+    return r_lo, r_hi, c_lo, c_hi
 
 
 @njit(cache=True, nogil=True)
@@ -225,10 +255,16 @@ def sharpen_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arr
         out: ``(28, 28)`` ``uint8`` result; may not alias ``source``.
     """
     if mode == 0:
-        blur_into(values, kernel, work[0])
+        # x + (x - blur) * amount is <= 0 where x is 0 (blur >= 0): only the box of
+        # positive pixels needs the blur, the rest of the output is 0.
+        out[:, :] = 0
+        r_lo, r_hi, c_lo, c_hi = _positive_box(values)
+        if r_hi < 0:
+            return
+        blur_box_into(values, kernel, (r_lo, r_hi), c_lo, c_hi, work[0])
         amount = packed[4]
-        for r in range(IMAGE_SIDE):
-            for c in range(IMAGE_SIDE):
+        for r in range(r_lo, r_hi + 1):
+            for c in range(c_lo, c_hi + 1):
                 x = values[r, c]
                 out[r, c] = _grey(min(max(x + (x - work[0, r, c]) * amount, 0.0), 255.0))
     elif mode == 1:
