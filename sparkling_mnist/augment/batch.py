@@ -35,7 +35,8 @@ def validate_batch(images: object) -> UInt8Batch:
         images: the candidate batch.
 
     Returns:
-        ``images`` itself, typed as a ``uint8`` batch.
+        ``images`` itself, typed as a ``uint8`` batch; a C-contiguous writeable copy
+        if it is a read-only or strided view (the effects never write to it).
 
     Raises:
         TypeError: if ``images`` is not a numpy array.
@@ -50,6 +51,10 @@ def validate_batch(images: object) -> UInt8Batch:
         )
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"expected {_EXPECTED}, got shape {images.shape}")
+    if not (images.flags.c_contiguous and images.flags.writeable):
+        # The compiled kernels are specialised on layout and on read-only-ness: a
+        # read-only Arrow buffer would compile (and cache) every kernel a second time.
+        return np.array(images, order="C")
     return images
 
 
