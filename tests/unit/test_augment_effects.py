@@ -41,6 +41,7 @@ from sparkling_mnist.augment import (
     row_keys,
     row_streams,
     shift_batch,
+    validate_batch,
 )
 from sparkling_mnist.augment.reference import REFERENCES, Image, ref_rotate
 
@@ -397,3 +398,17 @@ def test_custom_params_are_used(digits: Image, source_ids: NDArray[np.int64]) ->
 def test_invalid_params_name_the_field(make: Callable[[], object], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         make()
+
+
+def test_read_only_and_strided_input_gives_the_same_bytes(digits: Image, source_ids: NDArray[np.int64]) -> None:
+    # Arrow hands the Spark job read-only buffers; the kernels must see the same
+    # (contiguous, writeable) arrays there as here, or every worker compiles again.
+    expected = apply_effect("all", digits, source_ids, 0, RUN_SEED)
+    frozen = digits.copy()
+    frozen.setflags(write=False)
+    np.testing.assert_array_equal(apply_effect("all", frozen, source_ids, 0, RUN_SEED), expected)
+    strided = np.stack([digits, digits], axis=1)[:, 0]
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(apply_effect("all", strided, source_ids, 0, RUN_SEED), expected)
+    assert validate_batch(frozen).flags.writeable
+    assert validate_batch(frozen) is not frozen and validate_batch(digits) is digits
