@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from sparkling_mnist.augment import RotateParams, SharpenMode, draw_rotate_angle, draw_sharpen_mode, row_streams
 from sparkling_mnist.augment.batch import UInt8Batch, to_uint8, validate_batch
-from sparkling_mnist.augment.geometry import bilinear_sample, rotation_coordinates
+from sparkling_mnist.augment.geometry import rotate_sample_into
 from sparkling_mnist.augment.sharpen import sharpen_batch
 from sparkling_mnist.schema import SIDE
 
@@ -69,8 +69,9 @@ def rotation_sharpen_stages(
         modes[i] = draw_sharpen_mode(rng, params.sharpen)
     moved = np.flatnonzero(np.abs(angles) >= params.min_degrees)
     sources = images[moved]
-    rows, cols = rotation_coordinates(angles[moved])
-    values = bilinear_sample(sources, rows, cols)
+    values = np.empty(sources.shape, dtype=np.float64)
+    for i, angle in enumerate(angles[moved].tolist()):  # the samples the rotate kernel sharpens
+        rotate_sample_into(sources[i], angle, values[i])
     return SharpenStages(
         originals=sources,
         interpolated=to_uint8(values),

@@ -23,10 +23,21 @@ from sparkling_mnist.augment.composite import (
     COMPOSITE_STEPS,
     All2Params,
     AllParams,
-    all2_batch,
-    all_batch,
     draw_all2_plan,
     draw_all_plan,
+)
+from sparkling_mnist.augment.effects import (
+    all2_batch,
+    all_batch,
+    blotches_batch,
+    bold_batch,
+    dilate_batch,
+    erode_batch,
+    erodedilate_batch,
+    rotate_batch,
+    scratches_batch,
+    shift_batch,
+    warp_batch,
 )
 from sparkling_mnist.augment.geometry import (
     WARP_RANK,
@@ -36,9 +47,6 @@ from sparkling_mnist.augment.geometry import (
     draw_rotate_angle,
     draw_shift,
     draw_warp_noise,
-    rotate_batch,
-    shift_batch,
-    warp_batch,
     warp_displacements,
 )
 from sparkling_mnist.augment.morphology import (
@@ -47,21 +55,15 @@ from sparkling_mnist.augment.morphology import (
     ErodeDilateParams,
     ErodeParams,
     Square,
-    bold_batch,
-    dilate_batch,
     draw_bold_directions,
     draw_erodedilate,
     draw_square,
-    erode_batch,
-    erodedilate_batch,
 )
 from sparkling_mnist.augment.noise import (
     BlotchesParams,
     ScratchesParams,
-    blotches_batch,
     draw_blotches,
     draw_scratches,
-    scratches_batch,
 )
 from sparkling_mnist.augment.registry import (
     EFFECTS,

@@ -7,8 +7,6 @@ come back to ``uint8`` through :func:`to_uint8` (round half to even, then clip).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -20,10 +18,6 @@ UInt8Batch = NDArray[np.uint8]
 
 FloatBatch = NDArray[np.float64]
 """A ``(N, 28, 28)`` ``float64`` batch on the 0..255 scale."""
-
-BLOCK_ROWS = 64
-"""Rows per block in the interpolating effects: their float temporaries then stay in
-the CPU cache, about twice as fast as one pass over thousands of rows."""
 
 _EXPECTED = f"a uint8 array of shape (N, {IMAGE_SIDE}, {IMAGE_SIDE})"
 
@@ -76,41 +70,6 @@ def validate_keys(keys: object, n_images: int) -> NDArray[np.uint64]:
     return np.ascontiguousarray(array)
 
 
-def empty_batch() -> UInt8Batch:
-    """Return a new ``(0, 28, 28)`` ``uint8`` batch."""
-    return np.empty((0, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
-
-
 def to_uint8(values: NDArray[np.float64]) -> UInt8Batch:
     """Round to the nearest grey level (half to even) and clip to 0..255."""
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-
-
-def row_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
-    """Yield consecutive slices of at most ``block_rows`` rows covering ``range(n_rows)``."""
-    for start in range(0, n_rows, block_rows):
-        yield slice(start, min(start + block_rows, n_rows))
-
-
-def translate_batch(images: UInt8Batch, d_row: int, d_col: int) -> UInt8Batch:
-    """Move every image of the batch by ``(d_row, d_col)`` whole pixels.
-
-    Ink moved past the border is lost; uncovered pixels become 0. Positive
-    offsets move the content down / right.
-
-    Args:
-        images: ``(N, 28, 28)`` batch.
-        d_row: row offset.
-        d_col: column offset.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-    """
-    out = np.zeros_like(images)
-    if abs(d_row) >= IMAGE_SIDE or abs(d_col) >= IMAGE_SIDE:
-        return out
-    # Output rows max(d, 0) .. 28 + min(d, 0) come from input rows shifted back by d.
-    out[:, max(d_row, 0) : IMAGE_SIDE + min(d_row, 0), max(d_col, 0) : IMAGE_SIDE + min(d_col, 0)] = images[
-        :, max(-d_row, 0) : IMAGE_SIDE + min(-d_row, 0), max(-d_col, 0) : IMAGE_SIDE + min(-d_col, 0)
-    ]
-    return out

@@ -15,48 +15,30 @@ never blurs added scratches; noise goes last so that it stays crisp.
 
 Randomness: a row's stream first gives its plan, then is handed to each step the
 row takes, in step order. A row's output thus depends on its own stream only,
-whichever rows share its batch. One compiled kernel runs a row's whole plan in two
+whichever rows share its batch. :mod:`.effects` runs a row's whole plan in two
 small buffers, calling the same per-image kernels as the single effects.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment.batch import (
-    IMAGE_SIDE,
-    UInt8Batch,
-    validate_batch,
-    validate_keys,
-)
 from sparkling_mnist.augment.geometry import (
-    GEOMETRY_WORK,
     RotateParams,
     ShiftParams,
     WarpParams,
-    rotate_angle_settings,
-    rotate_into,
-    shift_into,
-    warp_basis_rows,
-    warp_into,
-    warp_scale,
 )
 from sparkling_mnist.augment.morphology import (
     BoldParams,
     ErodeDilateParams,
-    bold_into,
-    erodedilate_into,
 )
 from sparkling_mnist.augment.noise import (
     BlotchesParams,
     ScratchesParams,
-    blotches_into,
-    scratches_into,
 )
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
 
@@ -211,130 +193,10 @@ def draw_all_plan(stream: RowStream, params: AllParams) -> NDArray[np.bool_]:
 def draw_all2_plan(stream: RowStream, params: All2Params) -> NDArray[np.bool_]:
     """Draw one row's ``all2`` plan: rotate or warp, then one weighted second step."""
     plan = np.zeros(_STEPS, dtype=np.bool_)
-    next_all2_plan(stream.state, _all2_choice(params), plan)
+    next_all2_plan(stream.state, all2_choice(params), plan)
     return plan
 
 
-def _all2_choice(params: All2Params) -> NDArray[np.float64]:
+def all2_choice(params: All2Params) -> NDArray[np.float64]:
+    """``rotate_prob`` then the four second-step weights, as :func:`next_all2_plan` takes them."""
     return np.concatenate([[params.rotate_prob], params.second_step_weights()])
-
-
-def _step_settings(params: AllParams | All2Params) -> tuple[Any, ...]:
-    """Every step's settings as the plan kernel takes them (``all2`` never shifts)."""
-    shift = params.shift if isinstance(params, AllParams) else ShiftParams()
-    return (
-        shift.distance,
-        rotate_angle_settings(params.rotate),
-        params.rotate.sharpen.packed(),
-        params.rotate.sharpen.kernel(),
-        warp_scale(params.warp),
-        warp_basis_rows(params.warp.sigma),
-        params.warp.sharpen.packed(),
-        params.warp.sharpen.kernel(),
-        params.bold.max_copies,
-        params.erodedilate.packed(),
-        params.scratches.packed(),
-        params.blotches.packed(),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _run_step(  # noqa: PLR0917 - one branch per step, settings as the kernels take them
-    step: int, image: UInt8Batch, state: StreamState, settings: Any, work: NDArray[np.float64], out: UInt8Batch
-) -> None:
-    """Run step ``step`` of :data:`COMPOSITE_STEPS` on one row, ``image`` -> ``out``."""
-    if step == 0:
-        shift_into(image, state, settings[0], out)
-    elif step == _ROTATE:
-        rotate_into(image, state, settings[1], settings[2], settings[3], work, out)
-    elif step == _WARP:
-        warp_into(image, state, settings[4], settings[5], settings[6], settings[7], work, out)
-    elif step == 3:
-        bold_into(image, state, settings[8], out)
-    elif step == 4:
-        erodedilate_into(image, state, settings[9], out)
-    elif step == 5:
-        scratches_into(image, state, settings[10], out)
-    else:
-        blotches_into(image, state, settings[11], out)
-
-
-@njit(cache=True, nogil=True)
-def _plan_rows(  # noqa: PLR0917
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    all2: bool,
-    choice: NDArray[np.float64],
-    settings: Any,
-    out: UInt8Batch,
-) -> None:
-    """Draw each row's plan (``all`` or ``all2``), then run its steps in order."""
-    state = np.zeros(2, dtype=np.uint64)
-    work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
-    plan = np.zeros(_STEPS, dtype=np.bool_)
-    buffers = np.empty((2, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        if all2:
-            next_all2_plan(state, choice, plan)
-        else:
-            next_all_plan(state, choice, plan)
-        current = 0
-        buffers[0] = images[i]
-        for step in range(_STEPS):
-            if plan[step]:
-                _run_step(step, buffers[current], state, settings, work, buffers[1 - current])
-                current = 1 - current
-        out[i] = buffers[current]
-
-
-def all_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: AllParams = DEFAULT_ALL,
-) -> UInt8Batch:
-    """Apply a random subset of all effects to each row (see the module docstring).
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: step probabilities and each step's settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _plan_rows(images, keys, False, params.probabilities(), _step_settings(params), out)
-    return out
-
-
-def all2_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: All2Params = DEFAULT_ALL2,
-) -> UInt8Batch:
-    """Apply rotate or warp, then one of bold / erodedilate / scratches / blotches.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: step choice and each step's settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _plan_rows(images, keys, True, _all2_choice(params), _step_settings(params), out)
-    return out

@@ -23,8 +23,6 @@ from sparkling_mnist.augment.batch import (
     IMAGE_SIDE,
     FloatBatch,
     UInt8Batch,
-    validate_batch,
-    validate_keys,
 )
 from sparkling_mnist.augment.gaussian import gaussian_matrix
 from sparkling_mnist.augment.sharpen import (
@@ -200,48 +198,6 @@ def warp_displacements(noise: NDArray[np.float64], params: WarpParams) -> NDArra
     return field
 
 
-def bilinear_sample(images: UInt8Batch, rows: NDArray[np.float64], cols: NDArray[np.float64]) -> FloatBatch:
-    """Sample each image at its own fractional coordinates, bilinearly, zero outside.
-
-    Output pixel ``(i, r, c)`` is image ``i`` read at ``(rows[i, r, c], cols[i, r,
-    c])``; neighbours outside the image count as 0, which is
-    ``scipy.ndimage.map_coordinates(order=1, mode='grid-constant')`` and what
-    ``skimage.transform.warp(order=1, mode='constant', cval=0)`` computes.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch.
-        rows: ``(N, 28, 28)`` input row coordinates.
-        cols: ``(N, 28, 28)`` input column coordinates.
-
-    Returns:
-        ``(N, 28, 28)`` ``float64`` samples on the 0..255 scale.
-    """
-    n = images.shape[0]
-    # One zero pixel around each image; indices clipped into [-1, 28] then land on
-    # it, which is exactly "zero outside" without per-corner masks.
-    padded_side = IMAGE_SIDE + 2
-    flat = np.pad(images, ((0, 0), (1, 1), (1, 1))).astype(np.float64).ravel()
-    row0 = np.floor(rows)
-    col0 = np.floor(cols)
-    row_frac = rows - row0
-    col_frac = cols - col0
-    base = (np.arange(n) * padded_side * padded_side).reshape((n,) + (1,) * (rows.ndim - 1))
-
-    def padded_index(start: NDArray[np.float64], step: int) -> NDArray[np.intp]:
-        return np.clip(start + step, -1, IMAGE_SIDE).astype(np.intp) + 1
-
-    top = base + padded_index(row0, 0) * padded_side
-    bottom = base + padded_index(row0, 1) * padded_side
-    left = padded_index(col0, 0)
-    right = padded_index(col0, 1)
-    upper = flat[top + left]
-    upper += col_frac * (flat[top + right] - upper)
-    lower = flat[bottom + left]
-    lower += col_frac * (flat[bottom + right] - lower)
-    sampled: FloatBatch = upper + row_frac * (lower - upper)
-    return sampled
-
-
 @njit(cache=True, nogil=True)
 def _padded_with_ink_box(image: UInt8Batch) -> tuple[UInt8Batch, float, float, float, float]:
     """The image with a zero border (index = coordinate + 1) and the open coordinate box
@@ -276,10 +232,12 @@ def _sample(padded: UInt8Batch, y: float, x: float) -> float:
 
 @njit(cache=True, nogil=True)
 def bilinear_into(image: UInt8Batch, rows: FloatBatch, cols: FloatBatch, out: FloatBatch) -> None:
-    """:func:`bilinear_sample` of one image, compiled: same arithmetic, same order.
+    """Sample one image at ``(rows[r, c], cols[r, c])``, bilinearly, zero outside.
 
-    Samples whose four neighbours all lie outside the ink's bounding box are 0
-    without reading them: on a digit that is about half of the image.
+    This is ``scipy.ndimage.map_coordinates(order=1, mode='grid-constant')`` and what
+    ``skimage.transform.warp(order=1, mode='constant', cval=0)`` computes. Samples
+    whose four neighbours all lie outside the ink's bounding box are 0 without
+    reading them: on a digit that is about half of the image.
     """
     padded, y_min, y_max, x_min, x_max = _padded_with_ink_box(image)
     for r in range(image.shape[0]):
@@ -294,7 +252,10 @@ def bilinear_into(image: UInt8Batch, rows: FloatBatch, cols: FloatBatch, out: Fl
 def rotate_sample_into(image: UInt8Batch, angle_degrees: float, out: FloatBatch) -> None:
     """Bilinear samples of ``image`` rotated counter-clockwise about its centre.
 
-    The coordinates are :func:`rotation_coordinates`', computed pixel by pixel.
+    This is the inverse map of ``skimage.transform.rotate`` (centre 13.5, 13.5).
+    Rotating about the centre on the 28x28 grid equals rotating onto a grown canvas
+    and cropping its border back symmetrically, without the half-pixel offset an
+    odd-sized grown canvas would introduce.
     """
     theta = math.radians(angle_degrees)
     cos_t, sin_t = math.cos(theta), math.sin(theta)
@@ -385,47 +346,6 @@ def warp_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arrays
     sharpen_into(work[2], image, mode, sharpen, kernel, work[3:], out)
 
 
-@njit(cache=True, nogil=True)
-def _shift_rows(images: UInt8Batch, keys: NDArray[np.uint64], distance: int, out: UInt8Batch) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        shift_into(images[i], state, distance, out[i])
-
-
-@njit(cache=True, nogil=True)
-def _rotate_rows(  # noqa: PLR0917
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    angle_settings: NDArray[np.float64],
-    sharpen: NDArray[np.float64],
-    kernel: NDArray[np.float64],
-    out: UInt8Batch,
-) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        rotate_into(images[i], state, angle_settings, sharpen, kernel, work, out[i])
-
-
-@njit(cache=True, nogil=True)
-def _warp_rows(  # noqa: PLR0917
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    scale: float,
-    basis_rows: NDArray[np.float64],
-    sharpen: NDArray[np.float64],
-    kernel: NDArray[np.float64],
-    out: UInt8Batch,
-) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        warp_into(images[i], state, scale, basis_rows, sharpen, kernel, work, out[i])
-
-
 def rotate_angle_settings(params: RotateParams) -> NDArray[np.float64]:
     """``(sigma_degrees, min_degrees)`` as the kernels take them."""
     return np.array([params.sigma_degrees, params.min_degrees])
@@ -434,124 +354,3 @@ def rotate_angle_settings(params: RotateParams) -> NDArray[np.float64]:
 def warp_scale(params: WarpParams) -> float:
     """The factor between the standard normal draws and the displacement, in pixels."""
     return params.alpha / math.sqrt(3.0)
-
-
-def shift_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: ShiftParams = DEFAULT_SHIFT,
-) -> UInt8Batch:
-    """Move each image ``params.distance`` pixels up, down, left or right.
-
-    Ink pushed over the border is lost; the uncovered edge is 0.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: shift settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _shift_rows(images, keys, params.distance, out)
-    return out
-
-
-def rotation_coordinates(
-    angles_degrees: NDArray[np.float64],
-) -> tuple[FloatBatch, FloatBatch]:
-    """Input coordinates that rotate images counter-clockwise about their centre.
-
-    This is the inverse map of ``skimage.transform.rotate`` (centre 13.5, 13.5).
-    Rotating about the centre on the 28x28 grid equals rotating onto a grown
-    canvas and cropping its border back symmetrically, without the half-pixel
-    offset an odd-sized grown canvas would introduce.
-
-    Args:
-        angles_degrees: ``(N,)`` angles.
-
-    Returns:
-        ``(rows, cols)``, each ``(N, 28, 28)``.
-    """
-    theta = np.deg2rad(angles_degrees)[:, None, None]
-    cos_t, sin_t = np.cos(theta), np.sin(theta)
-    side = np.arange(IMAGE_SIDE, dtype=np.float64)
-    d_row = (side - _CENTRE)[None, :, None]
-    d_col = (side - _CENTRE)[None, None, :]
-    cols = cos_t * d_col - sin_t * d_row + _CENTRE
-    rows = sin_t * d_col + cos_t * d_row + _CENTRE
-    return rows, cols
-
-
-def rotate_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: RotateParams = DEFAULT_ROTATE,
-) -> UInt8Batch:
-    """Rotate each image by a random Normal(0, sigma) angle, then sharpen it.
-
-    Per row, the angle is drawn, then the sharpen mode (both always, so a row's
-    stream does not depend on the angle). Rows whose angle is below
-    ``params.min_degrees`` in magnitude come back unchanged.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: rotation and sharpening settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _rotate_rows(images, keys, rotate_angle_settings(params), params.sharpen.packed(), params.sharpen.kernel(), out)
-    return out
-
-
-def warp_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: WarpParams = DEFAULT_WARP,
-) -> UInt8Batch:
-    """Distort each image with its own random smooth displacement field, then sharpen.
-
-    Per row, the ``(2, WARP_RANK, WARP_RANK)`` normals are drawn, then the sharpen
-    mode. Output pixel ``(r, c)`` reads the input at ``(r + d_row, c + d_col)``.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: field and sharpening settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _warp_rows(
-        images,
-        keys,
-        warp_scale(params),
-        warp_basis_rows(params.sigma),
-        params.sharpen.packed(),
-        params.sharpen.kernel(),
-        out,
-    )
-    return out

@@ -6,8 +6,8 @@ border (``mode='reflect'``). An odd square is centred on the pixel. An even squa
 has no centre cell: each row draws which of its four central cells sits on the
 pixel (scikit-image always uses the one whose window is ``{-(k/2 - 1) .. k/2}``,
 e.g. ``{0, +1}`` for ``k = 2``), so the stroke grows or shrinks towards a random
-side. Each row is filtered by a compiled per-image kernel (``*_into``), shared by
-the batch functions and the composites.
+side. Each row is filtered by a compiled per-image kernel (``*_into``);
+:mod:`.effects` runs them over batches, alone or as composite steps.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from numpy.typing import NDArray
 from sparkling_mnist.augment.batch import (
     IMAGE_SIDE,
     UInt8Batch,
-    validate_batch,
-    validate_keys,
 )
 from sparkling_mnist.augment.geometry import SHIFT_DIRECTIONS, translate_into
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
@@ -263,135 +261,12 @@ def erodedilate_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.f
 
 
 @njit(cache=True, nogil=True)
-def _square_rows(  # noqa: PLR0917
-    images: UInt8Batch, keys: NDArray[np.uint64], min_size: int, max_size: int, dilate: bool, out: UInt8Batch
-) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        size, row_start, col_start = next_square(state, min_size, max_size)
-        square_filter_into(images[i], size, row_start, col_start, dilate, out[i])
+def square_into(image: UInt8Batch, state: StreamState, sizes: NDArray[np.int64], dilate: bool, out: UInt8Batch) -> None:
+    """The ``dilate`` (or ``erode``) effect on one row; ``sizes`` is ``(min_size, max_size)``."""
+    size, row_start, col_start = next_square(state, sizes[0], sizes[1])
+    square_filter_into(image, size, row_start, col_start, dilate, out)
 
 
-@njit(cache=True, nogil=True)
-def _bold_rows(images: UInt8Batch, keys: NDArray[np.uint64], max_copies: int, out: UInt8Batch) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        bold_into(images[i], state, max_copies, out[i])
-
-
-@njit(cache=True, nogil=True)
-def _erodedilate_rows(
-    images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch
-) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        erodedilate_into(images[i], state, packed, out[i])
-
-
-def _square_batch(
-    images: UInt8Batch, keys: NDArray[np.uint64], sizes: DilateParams | ErodeParams, *, dilate: bool
-) -> UInt8Batch:
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _square_rows(images, keys, sizes.min_size, sizes.max_size, dilate, out)
-    return out
-
-
-def bold_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: BoldParams = DEFAULT_BOLD,
-) -> UInt8Batch:
-    """Make strokes fatter: the max of an image and 1..``max_copies`` shifted copies.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: bold settings.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch; no pixel is darker than in the input.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _bold_rows(images, keys, params.max_copies, out)
-    return out
-
-
-def dilate_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: DilateParams = DEFAULT_DILATE,
-) -> UInt8Batch:
-    """Grey-dilate each image with a random square (thicker, brighter strokes).
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: footprint size range.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch; no pixel decreases.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    return _square_batch(images, keys, params, dilate=True)
-
-
-def erode_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: ErodeParams = DEFAULT_ERODE,
-) -> UInt8Batch:
-    """Grey-erode each image with a random square footprint (thinner strokes).
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: footprint size range.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch; no pixel increases.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    return _square_batch(images, keys, params, dilate=False)
-
-
-def erodedilate_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: ErodeDilateParams = DEFAULT_ERODEDILATE,
-) -> UInt8Batch:
-    """Dilate or erode each image, the choice and the square size random per row.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: choice probability and both size ranges.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _erodedilate_rows(images, keys, params.packed(), out)
-    return out
+def square_sizes(params: DilateParams | ErodeParams) -> NDArray[np.int64]:
+    """``(min_size, max_size)`` as the kernels take them."""
+    return np.array([params.min_size, params.max_size], dtype=np.int64)

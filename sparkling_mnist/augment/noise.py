@@ -18,8 +18,6 @@ from numpy.typing import NDArray
 from sparkling_mnist.augment.batch import (
     IMAGE_SIDE,
     UInt8Batch,
-    validate_batch,
-    validate_keys,
 )
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_between, next_integer, next_uniform
 
@@ -235,71 +233,3 @@ def blotches_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.floa
     discs = next_blotches(state, packed)
     for k in range(discs.shape[0]):
         wipe_disk_into(out, discs[k])
-
-
-@njit(cache=True, nogil=True)
-def _scratches_rows(images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        scratches_into(images[i], state, packed, out[i])
-
-
-@njit(cache=True, nogil=True)
-def _blotches_rows(images: UInt8Batch, keys: NDArray[np.uint64], packed: NDArray[np.float64], out: UInt8Batch) -> None:
-    state = np.zeros(2, dtype=np.uint64)
-    for i in range(images.shape[0]):
-        state[0], state[1] = keys[i], 0
-        blotches_into(images[i], state, packed, out[i])
-
-
-def scratches_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: ScratchesParams = DEFAULT_SCRATCHES,
-) -> UInt8Batch:
-    """Add random straight scratches: ``max(image, lines image)``.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: line count, length and grey level ranges.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch; no pixel decreases.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _scratches_rows(images, keys, params.packed(), out)
-    return out
-
-
-def blotches_batch(
-    images: UInt8Batch,
-    keys: NDArray[np.uint64],
-    params: BlotchesParams = DEFAULT_BLOTCHES,
-) -> UInt8Batch:
-    """Wipe random discs of ink away: ``min(image, discs image)``, discs 0, rest 255.
-
-    Args:
-        images: ``(N, 28, 28)`` ``uint8`` batch (not modified).
-        keys: one stream key per row (see ``row_keys``).
-        params: disc count, radius range and margin.
-
-    Returns:
-        A new ``(N, 28, 28)`` ``uint8`` batch; no pixel increases.
-
-    Raises:
-        TypeError: if ``images`` is not a numpy array.
-        ValueError: if ``images`` is not ``(N, 28, 28)`` ``uint8`` or ``len(keys) != N``.
-    """
-    images = validate_batch(images)
-    keys = validate_keys(keys, images.shape[0])
-    out = np.empty_like(images)
-    _blotches_rows(images, keys, params.packed(), out)
-    return out

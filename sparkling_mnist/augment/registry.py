@@ -13,36 +13,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sparkling_mnist.augment.batch import UInt8Batch, validate_batch
-from sparkling_mnist.augment.composite import (
-    All2Params,
-    AllParams,
+from sparkling_mnist.augment.composite import All2Params, AllParams
+from sparkling_mnist.augment.effects import (
     all2_batch,
     all_batch,
-)
-from sparkling_mnist.augment.geometry import (
-    RotateParams,
-    ShiftParams,
-    WarpParams,
-    rotate_batch,
-    shift_batch,
-    warp_batch,
-)
-from sparkling_mnist.augment.morphology import (
-    BoldParams,
-    DilateParams,
-    ErodeDilateParams,
-    ErodeParams,
+    blotches_batch,
     bold_batch,
     dilate_batch,
     erode_batch,
     erodedilate_batch,
-)
-from sparkling_mnist.augment.noise import (
-    BlotchesParams,
-    ScratchesParams,
-    blotches_batch,
+    rotate_batch,
     scratches_batch,
+    shift_batch,
+    warp_batch,
 )
+from sparkling_mnist.augment.geometry import RotateParams, ShiftParams, WarpParams
+from sparkling_mnist.augment.morphology import BoldParams, DilateParams, ErodeDilateParams, ErodeParams
+from sparkling_mnist.augment.noise import BlotchesParams, ScratchesParams
 from sparkling_mnist.augment.seeding import row_keys
 
 logger = logging.getLogger(__name__)

@@ -160,12 +160,6 @@ def blur_box_into(  # noqa: PLR0917 - a compiled kernel takes plain numbers
                 row[c] += weight * source[c]
 
 
-def blur_into(values: FloatBatch, kernel: NDArray[np.float64], out: FloatBatch) -> None:
-    """Gaussian-blur a whole 28x28 image into ``out`` (see :func:`blur_box_into`)."""
-    last = values.shape[0] - 1
-    blur_box_into(values, kernel, (0, last), 0, last, out)
-
-
 @njit(cache=True, nogil=True)
 def _positive_box(values: FloatBatch) -> tuple[int, int, int, int]:
     """Rows and columns ``(r_lo, r_hi, c_lo, c_hi)`` bounding the pixels above 0; ``r_hi < 0`` if none."""
