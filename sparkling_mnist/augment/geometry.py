@@ -2,11 +2,10 @@
 
 Each row draws its random parameters from its own stream (the ``next_*`` kernels;
 the ``draw_*`` wrappers replay them for tests and notebooks), then the row is
-transformed by a compiled per-image kernel (``*_into``) that the batch functions and
-the composites share. Rotation and warp resample with bilinear interpolation and
-zero fill outside the image (scikit-image's ``order=1, mode='constant', cval=0``),
-then go through :mod:`.sharpen`. :func:`bilinear_sample` and
-:func:`rotation_coordinates` are the same arithmetic in plain numpy, for plots.
+transformed by a compiled per-image kernel (``*_into``); :mod:`.effects` runs them
+over batches, alone or as composite steps. Rotation and warp resample with bilinear
+interpolation and zero fill outside the image (scikit-image's ``order=1,
+mode='constant', cval=0``), then go through :mod:`.sharpen`.
 """
 
 from __future__ import annotations

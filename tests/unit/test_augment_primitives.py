@@ -99,7 +99,7 @@ def test_gaussian_blur_batch_equals_scipy_gaussian_filter() -> None:
         np.testing.assert_allclose(gaussian_blur_batch(values, sigma), expected, rtol=0, atol=1e-9)
 
 
-def test_bilinear_sample_is_zero_outside_like_map_coordinates() -> None:
+def test_bilinear_into_is_zero_outside_like_map_coordinates() -> None:
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
     rows = rng.uniform(-40.0, 70.0, size=(3, 28, 28))  # many far outside, some inside
