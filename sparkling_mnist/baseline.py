@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,9 @@ import numpy as np
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.estimators import check_parameters
 from sparkling_mnist.evaluate import classification_summary
-from sparkling_mnist.run_frames import RunFrames
-from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.run_frames import RunFrames, TrainingFrames
+from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.training_rows import RowSelection
 
 log = logging.getLogger(__name__)
 
@@ -34,45 +36,66 @@ def evaluate_h2o_classifier(model: Any, frame: Any) -> dict[str, Any]:
     return classification_summary(np.asarray(truth), np.asarray(predicted), logloss)
 
 
+def training_errors(model: Any, training: TrainingFrames) -> dict[str, Any]:
+    """Error on the train split's originals (`train`) and, when the model trained on
+    some, on its augmented rows (`augmented`), each with error, logloss and confusion."""
+    result = {"train": evaluate_h2o_classifier(model, training.originals)}
+    if training.augmented is not None:
+        result["augmented"] = evaluate_h2o_classifier(model, training.augmented)
+    return result
+
+
 def train_deep_learning_classifier(
     model_id: str,
     params: dict[str, Any],
     x: list[str],
-    frames: dict[str, Any],
+    frames: Mapping[str, Any],
+    *,
+    training: TrainingFrames,
     features: str,
 ) -> dict[str, Any]:
-    """Train an H2O deep-learning classifier on `frames["train"]` and evaluate it.
+    """Train an H2O deep-learning classifier on `training.fit` and evaluate it.
 
     Args:
         model_id: the H2O key of the model.
         params: checked H2ODeepLearningEstimator parameters.
         x: input columns.
-        frames: H2OFrames "train", "valid", "test", each with a categorical `label`.
+        frames: H2OFrames "valid" and "test", each with a categorical `label`.
+        training: the training rows (originals and augmented rows of the selection).
         features: what `x` is, for the metrics ("raw pixels (784)").
 
     Returns:
-        A metrics section: ids, parameters, timings, and error/logloss/confusion per split.
+        A metrics section: ids, parameters, rows by origin, timings, and
+        error/logloss/confusion on the originals, the augmented rows, valid and test.
     """
     from h2o.estimators import H2ODeepLearningEstimator
 
     model = H2ODeepLearningEstimator(model_id=model_id, **params)
     started = time.monotonic()
-    model.train(x=x, y="label", training_frame=frames["train"], validation_frame=frames["valid"])
+    model.train(x=x, y="label", training_frame=training.fit, validation_frame=frames["valid"])
     seconds = time.monotonic() - started
-    rows = frames["train"].nrows
-    log.info("%s: trained on %d rows x %d inputs in %.1f s", model_id, rows, len(x), seconds)
+    rows = training.rows()
+    log.info(
+        "%s: trained on %d rows (%s) x %d inputs in %.1f s", model_id, rows["total"], rows["selection"], len(x), seconds
+    )
     result: dict[str, Any] = {
         "model_id": model_id,
         "algorithm": "deeplearning",
         "features": features,
         "params": params,
-        "train_rows": rows,
+        "train_rows": rows["total"],
+        "rows": rows,
         "train_seconds": round(seconds, 2),
         "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1]),
     }
+    result.update(training_errors(model, training))
     for split in ("valid", "test"):
         result[split] = evaluate_h2o_classifier(model, frames[split])
-        log.info("%s: %s error %.4f, logloss %.4f", model_id, split, result[split]["error"], result[split]["logloss"])
+    for split in ("train", "augmented", "valid", "test"):
+        if split in result:
+            log.info(
+                "%s: %s error %.4f, logloss %.4f", model_id, split, result[split]["error"], result[split]["logloss"]
+            )
     return result
 
 
@@ -99,5 +122,13 @@ def train_baseline(cfg: JobConfig, frames: RunFrames, model_id: str) -> dict[str
         H2OParameterError: a parameter in `baseline.params` is not one of H2O's.
     """
     params = classifier_parameters(cfg)
-    pixels = {split: frames.pixels(split) for split in SPLITS}
-    return train_deep_learning_classifier(model_id, params, list(PIXEL_COLUMNS), pixels, "raw pixels (784)")
+    pixels = {split: frames.pixels(split) for split in ("valid", "test")}
+    training = frames.training("pixels", baseline_rows(cfg))
+    return train_deep_learning_classifier(
+        model_id, params, list(PIXEL_COLUMNS), pixels, training=training, features="raw pixels (784)"
+    )
+
+
+def baseline_rows(cfg: JobConfig) -> RowSelection:
+    """The baseline's training rows; the feature classifier uses the same ones."""
+    return cfg.baseline.rows.selection(cfg.run.seed, "baseline")

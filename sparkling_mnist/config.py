@@ -34,6 +34,7 @@ from sparkling_mnist.augment import (
 )
 from sparkling_mnist.augment_arrow import MAX_COPIES
 from sparkling_mnist.errors import ConfigError
+from sparkling_mnist.training_rows import RowSelection, subset_seed
 
 Scalar = str | int | float | bool
 H2OParamValue = Scalar | list[Any] | None  # lists: hidden layers, dropout ratios, ...
@@ -204,13 +205,6 @@ DEFAULT_BASELINE_PARAMS: dict[str, H2OParamValue] = {
 }
 
 
-class BaselineSettings(_Section):
-    """The raw-pixel H2O deep-learning classifier, parameters by their H2O names."""
-
-    enabled: bool = True
-    params: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(DEFAULT_BASELINE_PARAMS))
-
-
 def _known_effect(name: str) -> str:
     if name not in EFFECTS:
         raise ValueError(f"unknown effect {name!r}; known effects: {', '.join(known_effects())}")
@@ -218,6 +212,50 @@ def _known_effect(name: str) -> str:
 
 
 EffectName = Annotated[str, AfterValidator(_known_effect)]
+
+
+class TrainingRowsSettings(_Section):
+    """Which rows a supervised model trains on (valid and test are never augmented).
+
+    `originals`: the train split's own rows; `augmented`: the augment stage's rows,
+    narrowed to `effects` (empty: all) and to a seeded `fraction`. The fraction's seed
+    defaults to one derived from the run seed and the model's name, so members of one
+    team train on different subsets unless they share a `seed`.
+    """
+
+    originals: bool = Field(True, description="the train split's own rows")
+    augmented: bool = Field(False, description="the augment stage's rows (needs augment.enabled)")
+    effects: list[EffectName] = Field(default_factory=list, description="only these effects' rows; empty: all")
+    fraction: float = Field(1.0, gt=0.0, le=1.0, description="seeded share of the augmented rows kept")
+    seed: int | None = Field(None, ge=0, description="seed of the fraction; default: from run.seed and the model")
+
+    @model_validator(mode="after")
+    def _some_rows(self) -> TrainingRowsSettings:
+        if not (self.originals or self.augmented):
+            raise ValueError("originals and augmented are both false: a model needs some training rows")
+        return self
+
+    def selection(self, run_seed: int, model: str) -> RowSelection:
+        """The resolved selection for `model` (its default subset seed filled in)."""
+        return RowSelection(
+            originals=self.originals,
+            augmented=self.augmented,
+            effects=tuple(self.effects),
+            fraction=self.fraction,
+            seed=self.seed if self.seed is not None else subset_seed(run_seed, model),
+        )
+
+
+class BaselineSettings(_Section):
+    """The raw-pixel H2O deep-learning classifier, parameters by their H2O names.
+
+    `rows` are its training rows; the feature classifier (the same classifier on the
+    autoencoder features) trains on the same rows, so the comparison stays fair.
+    """
+
+    enabled: bool = True
+    params: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(DEFAULT_BASELINE_PARAMS))
+    rows: TrainingRowsSettings = Field(default_factory=TrainingRowsSettings)
 
 
 class EffectParamsSettings(_Section):
@@ -442,6 +480,7 @@ class MemberSpec(_Section):
     algorithm: Literal["deeplearning", "drf", "gbm", "glm", "naivebayes"]
     input: Literal["features", "features+passthrough", "pixels"] = "features"
     params: dict[str, H2OParamValue] = Field(default_factory=dict)
+    rows: TrainingRowsSettings | None = Field(None, description="its training rows; default: team.rows")
 
 
 class TeamSettings(_Section):
@@ -453,6 +492,7 @@ class TeamSettings(_Section):
     members: list[MemberSpec] = Field(
         default_factory=lambda: [MemberSpec.model_validate(spec) for spec in DEFAULT_MEMBERS]
     )
+    rows: TrainingRowsSettings = Field(default_factory=TrainingRowsSettings, description="members' default rows")
     keep: int | None = Field(3, gt=0, description="members kept for the team, best first; None: all")
     rank_by: Literal["error", "logloss"] = Field("error", description="validation metric that ranks members")
     low_confidence: float = Field(0.5, gt=0, le=1, description="flag rows whose top mean probability is below")
@@ -480,6 +520,10 @@ class TeamSettings(_Section):
     def kept(self) -> int:
         """How many members form the team."""
         return self.keep if self.keep is not None else len(self.members)
+
+    def member_rows(self, member: MemberSpec) -> TrainingRowsSettings:
+        """A member's training rows: its own, or the team's default."""
+        return member.rows if member.rows is not None else self.rows
 
 
 class S3Settings(_Section):
@@ -554,6 +598,23 @@ class JobConfig(_Section):
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
     team: TeamSettings = Field(default_factory=TeamSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @model_validator(mode="after")
+    def _augmented_rows_exist(self) -> JobConfig:
+        places = [("baseline.rows", self.baseline.rows), ("team.rows", self.team.rows)]
+        places += [(f"team.members[{i}].rows", m.rows) for i, m in enumerate(self.team.members) if m.rows is not None]
+        for where, rows in places:
+            if not rows.augmented:
+                continue
+            if not self.augment.enabled:
+                raise ValueError(f"{where}.augmented is true but augment.enabled is false: no augmented rows to use")
+            missing = [name for name in rows.effects if name not in self.augment.effects]
+            if missing:
+                raise ValueError(
+                    f"{where}.effects: {missing} are not made by the augment stage "
+                    f"(augment.effects: {', '.join(self.augment.effects)})"
+                )
+        return self
 
     def store_run_id(self) -> str:
         """The run's id in the model store: configured, or the run directory's name."""

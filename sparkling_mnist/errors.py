@@ -47,3 +47,7 @@ class TeamError(SparklingMnistError):
 
 class StoreError(SparklingMnistError):
     """The model store cannot be read or written; the message names the path and why."""
+
+
+class FeatureAgreementError(SparklingMnistError):
+    """The numpy encoders disagree with H2O's own deep features beyond the tolerance."""

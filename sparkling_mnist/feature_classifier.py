@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkling_mnist.baseline import classifier_parameters, train_deep_learning_classifier
+from sparkling_mnist.baseline import baseline_rows, classifier_parameters, train_deep_learning_classifier
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.run_frames import RunFrames
-from sparkling_mnist.schema import SPLITS
 
 
 def train_features_classifier(
     cfg: JobConfig, frames: RunFrames, *, model_id: str, feature_names: list[str]
 ) -> dict[str, Any]:
-    """Train the baseline's classifier on the given feature columns; evaluate valid/test."""
-    tables = {split: frames.features(split) for split in SPLITS}
+    """Train the baseline's classifier, on the baseline's rows, on the given feature
+    columns; evaluate it on its training rows, valid and test."""
+    tables = {split: frames.features(split) for split in ("valid", "test")}
+    training = frames.training("features", baseline_rows(cfg))
     description = f"autoencoder features ({len(feature_names)})"
-    return train_deep_learning_classifier(model_id, classifier_parameters(cfg), feature_names, tables, description)
+    params = classifier_parameters(cfg)
+    return train_deep_learning_classifier(
+        model_id, params, feature_names, tables, training=training, features=description
+    )
 
 
 def compare_with_baseline(baseline: dict[str, Any], features: dict[str, Any]) -> dict[str, Any]:

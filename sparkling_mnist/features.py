@@ -14,8 +14,12 @@ import hashlib
 import json
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
 
 from sparkling_mnist.autoencoders import (
     check_autoencoder_parameters,
@@ -29,17 +33,22 @@ from sparkling_mnist.autoencoders import (
 )
 from sparkling_mnist.charts import score_history_chart
 from sparkling_mnist.config import AutoencoderSpec, FeaturesSettings, JobConfig
-from sparkling_mnist.errors import InputDataError
+from sparkling_mnist.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels, feature_batch, feature_schema
+from sparkling_mnist.errors import FeatureAgreementError, InputDataError
+from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS, pixels_from_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 
-PIXELS_INPUT = "pixels"
+AGREEMENT_TOLERANCE = 1e-6
+"""Largest difference allowed between the numpy encoders and H2O's `deepfeatures`."""
+AGREEMENT_ROWS = 200
+"""Augmented rows (the lowest ids) on which the numpy encoders are checked against H2O."""
 
 
 def autoencoder_fingerprints(features: FeaturesSettings, data_fingerprint: str) -> dict[str, str]:
@@ -89,6 +98,7 @@ def build_features(
     data_fingerprint: str,
     pixel_frames: dict[str, Any],
     train_extra: DataFrame | None = None,
+    augmented: DataFrame | None = None,
 ) -> dict[str, Any]:
     """Train or reload every autoencoder, write the joined deep features per split.
 
@@ -100,9 +110,16 @@ def build_features(
         data_fingerprint: fingerprint of the training data (ingest, augmentation).
         pixel_frames: the pixel H2OFrame of each split (shared with other stages).
         train_extra: extra training rows for the autoencoders (augmented images).
+        augmented: the augmented rows whose deep features are written to
+            `data/features_augmented` (numpy encoders on the executors, checked
+            against H2O's `deepfeatures` on a sample).
 
     Returns:
-        The stage summary: per autoencoder its id, hidden size, reuse, final mse.
+        The stage summary: per autoencoder its id, hidden size, reuse, final mse;
+        the augmented rows' feature count and agreement with H2O.
+
+    Raises:
+        FeatureAgreementError: the numpy encoders differ from H2O beyond 1e-6.
     """
     from pyspark.sql.functions import col
 
@@ -118,6 +135,7 @@ def build_features(
         PIXELS_INPUT: _Inputs(list(PIXEL_COLUMNS), {"fit": train_pixels, **pixel_frames}),
     }
     summary: dict[str, Any] = {}
+    models: dict[str, Any] = {}
     for spec in settings.ordered():
         source = inputs[spec.input]
         hidden = _hidden_size(spec, source)
@@ -137,6 +155,7 @@ def build_features(
                 validation_frame=source.frames["valid"],
             )
             save_model(model, run.models)
+        models[spec.name] = model
         history = score_history(model)
         _write_history(run, spec.name, history)
         features: dict[str, Any] = {}
@@ -179,12 +198,119 @@ def build_features(
             time.monotonic() - started,
         )
     columns = sum(summary[name]["hidden"] for name in used)
-    return {
+    result: dict[str, Any] = {
         "autoencoders": summary,
         "used": used,
         "feature_columns": columns,
         "passthrough": list(settings.passthrough),
     }
+    if augmented is not None:
+        links = [ChainLink(spec.name, spec.input, summary[spec.name]["hidden"]) for spec in settings.ordered()]
+        result["augmented"] = write_augmented_features(
+            run, augmented, links, models, used=used, passthrough=list(settings.passthrough)
+        )
+    return result
+
+
+def write_augmented_features(
+    run: RunDir,
+    augmented: DataFrame,
+    links: list[ChainLink],
+    models: dict[str, Any],
+    *,
+    used: list[str],
+    passthrough: list[str],
+) -> dict[str, Any]:
+    """The deep features of every augmented row, computed by the numpy encoders inside
+    the executors (`mapInArrow`), written to `data/features_augmented` with the feature
+    table's column types; then checked against H2O's `deepfeatures` on a sample.
+
+    Returns:
+        rows, seconds, rows/s and the agreement check (rows, largest difference per
+        autoencoder).
+
+    Raises:
+        FeatureAgreementError: naming the autoencoder whose numpy features differ from
+            H2O's by more than `AGREEMENT_TOLERANCE`.
+    """
+    from pyspark.sql.functions import col
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    started = time.monotonic()
+    specs = {link.name: read_network(models[link.name]) for link in links}
+    schema = feature_schema(links, used, passthrough)
+
+    def encode_partition(batches: Any) -> Any:
+        for batch in batches:
+            yield feature_batch(batch, links, specs, used, passthrough)
+
+    spark = augmented.sparkSession
+    table_schema = spark.read.parquet(str(run.features_split("train"))).schema
+    encoded = augmented.select("id", "label", "pixels").mapInArrow(encode_partition, from_arrow_schema(schema))
+    encoded = encoded.select([col(field.name).cast(field.dataType) for field in table_schema.fields])
+    encoded.write.mode("overwrite").parquet(str(run.features_augmented))
+    seconds = time.monotonic() - started
+    rows = spark.read.parquet(str(run.features_augmented)).count()
+    log.info("features: %d augmented rows encoded by numpy on the executors in %.1f s", rows, seconds)
+    check = check_against_h2o(run, augmented, links, specs=specs, models=models, used=used)
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds, 1) if seconds else None,
+        "agreement": check,
+    }
+
+
+def check_against_h2o(
+    run: RunDir,
+    augmented: DataFrame,
+    links: list[ChainLink],
+    *,
+    specs: dict[str, Any],
+    models: dict[str, Any],
+    used: list[str],
+) -> dict[str, Any]:
+    """H2O's `deepfeatures` of the first `AGREEMENT_ROWS` augmented rows against the
+    numpy encoders (every autoencoder) and against what was written (the used ones).
+
+    Raises:
+        FeatureAgreementError: a difference above `AGREEMENT_TOLERANCE`, naming where.
+    """
+    import h2o
+    import pandas as pd
+
+    sample = augmented.select("id", "pixels").orderBy("id").limit(AGREEMENT_ROWS).toPandas()
+    ids = sample["id"].to_numpy(np.int64)
+    pixels = pixels_from_arrow(pa.array(sample["pixels"].tolist(), pa.binary()))
+    expected = encode_pixels(links, specs, pixels)
+    frames: dict[str, Any] = {
+        PIXELS_INPUT: h2o.H2OFrame(pd.DataFrame(pixels.astype(np.int64), columns=list(PIXEL_COLUMNS)))
+    }
+    written = pd.read_parquet(run.features_augmented, filters=[("id", "in", ids.tolist())]).set_index("id").loc[ids]
+    differences: dict[str, float] = {}
+    for link in links:
+        frames[link.name] = deep_features(models[link.name], frames[link.input], link.name, link.hidden)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # h2o: single-threaded conversion of a small frame
+            theirs = frames[link.name].as_data_frame(use_multi_thread=False).to_numpy(np.float64)
+        differences[link.name] = float(np.max(np.abs(theirs - expected[link.name].to_numpy())))
+        if link.name in used:
+            stored = written[link.columns()].to_numpy(np.float64)
+            differences[f"{link.name} (written)"] = float(np.max(np.abs(theirs - stored)))
+    h2o.remove(list(frames.values()))
+    worst = max(differences, key=lambda name: differences[name])
+    log.info(
+        "features: numpy encoders vs H2O deepfeatures on %d rows, largest difference %.2e (%s)",
+        len(ids),
+        differences[worst],
+        worst,
+    )
+    if differences[worst] > AGREEMENT_TOLERANCE:
+        raise FeatureAgreementError(
+            f"autoencoder {worst}: numpy deep features differ from H2O's deepfeatures by {differences[worst]:.3e} "
+            f"on {len(ids)} augmented rows (tolerance {AGREEMENT_TOLERANCE:g})"
+        )
+    return {"rows": len(ids), "tolerance": AGREEMENT_TOLERANCE, "max_abs_difference": differences}
 
 
 def _hidden_size(spec: AutoencoderSpec, source: _Inputs) -> int:

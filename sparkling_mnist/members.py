@@ -23,6 +23,7 @@ from sparkling_mnist.autoencoders import load_model, save_model
 from sparkling_mnist.config import MemberSpec, TeamSettings
 from sparkling_mnist.errors import H2OParameterError, TeamError
 from sparkling_mnist.estimators import check_parameters
+from sparkling_mnist.training_rows import RowSelection
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +91,15 @@ class Member:
     model_id: str
     params: dict[str, Any]
     x: list[str]
+    selection: RowSelection | None = None
     model: Any = None
     reused: bool = False
     train_seconds: float = 0.0
     failure: str | None = None
     probabilities: dict[str, np.ndarray] = field(default_factory=dict)
     empty_rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
+    training_errors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -103,9 +107,9 @@ class Member:
         return self.spec.name
 
 
-def train_member(member: Member, frames: Mapping[str, Any], models_dir: Path) -> None:
-    """Train `member` on `frames["train"]` (validation on `frames["valid"]`) and save it,
-    or reload it when a model of the same fingerprint was saved before.
+def train_member(member: Member, training: Any, valid: Any, models_dir: Path) -> None:
+    """Train `member` on `training` (validation on `valid`) and save it, or reload it
+    when a model of the same fingerprint was saved before.
 
     Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
     """
@@ -119,7 +123,7 @@ def train_member(member: Member, frames: Mapping[str, Any], models_dir: Path) ->
     started = time.monotonic()
     try:
         model = cls(model_id=member.model_id, **member.params)
-        model.train(x=member.x, y="label", training_frame=frames["train"], validation_frame=frames["valid"])
+        model.train(x=member.x, y="label", training_frame=training, validation_frame=valid)
     except Exception as exc:  # H2O raises its own error types for every training failure
         member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
         log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
@@ -131,7 +135,7 @@ def train_member(member: Member, frames: Mapping[str, Any], models_dir: Path) ->
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,
         member.spec.algorithm,
-        frames["train"].nrows,
+        training.nrows,
         len(member.x),
         member.train_seconds,
     )

@@ -61,7 +61,11 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
     # The augmented rows depend on the train split, the augment settings and the run seed.
     augment_settings = json.dumps(cfg.augment.output_settings(), sort_keys=True)
     augment = hashlib.sha256(f"{ingest}|{augment_settings}|{cfg.run.seed}".encode()).hexdigest()[:16]
-    baseline = hashlib.sha256((ingest + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
+    # Stages that read augmented rows depend on them; the others must not rerun when
+    # only the augmentation changes.
+    augmented = augment if cfg.augment.enabled else "none"
+    baseline_data = augment if cfg.baseline.rows.augmented else ingest
+    baseline = hashlib.sha256((baseline_data + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
     data = features_data_fingerprint(cfg, ingest, augment)
     features = hashlib.sha256(
         json.dumps(
@@ -69,12 +73,15 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
                 "autoencoders": autoencoder_fingerprints(cfg.features, data),
                 "used": cfg.features.used(),
                 "passthrough": cfg.features.passthrough,
+                "augmented_rows": augmented,
             },
             sort_keys=True,
         ).encode()
     ).hexdigest()[:16]
     features_classifier = hashlib.sha256((features + cfg.fingerprint("baseline")).encode()).hexdigest()[:16]
-    team = hashlib.sha256(f"{features}|{ingest}|{cfg.fingerprint('team')}|{cfg.run.seed}".encode()).hexdigest()[:16]
+    team = hashlib.sha256(
+        f"{features}|{ingest}|{augmented}|{cfg.fingerprint('team')}|{cfg.run.seed}".encode()
+    ).hexdigest()[:16]
     store = hashlib.sha256(
         "|".join([baseline, features, features_classifier, team, str(cfg.store.uri), cfg.store_run_id()]).encode()
     ).hexdigest()[:16]
@@ -179,6 +186,8 @@ class StageRunner:
 
         def work() -> dict[str, Any]:
             self._require("ingest")
+            if self.cfg.baseline.rows.augmented:
+                self._require("augment")
             model_id = f"baseline_dl_{self.fingerprints['baseline']}"
             metrics = train_baseline(self.cfg, self.frames, model_id)
             save_model(self.session.h2o_model(model_id), self.run.models)
@@ -192,10 +201,12 @@ class StageRunner:
 
         def work() -> dict[str, Any]:
             self._require("ingest")
-            extra = None
-            if uses_augmented_rows(self.cfg):
+            extra = augmented = None
+            if self.cfg.augment.enabled:
                 self._require("augment")
-                extra = self.session.spark.read.parquet(str(self.run.augmented))
+                augmented = self.session.spark.read.parquet(str(self.run.augmented))
+                if uses_augmented_rows(self.cfg):
+                    extra = augmented
             self.frames.forget_features()
             summary = build_features(
                 self.cfg,
@@ -204,6 +215,7 @@ class StageRunner:
                 data_fingerprint=self.fingerprints["features_data"],
                 pixel_frames={split: self.frames.pixels(split) for split in SPLITS},
                 train_extra=extra,
+                augmented=augmented,
             )
             self.run.update_metrics("features", summary)
             return summary
@@ -238,11 +250,14 @@ class StageRunner:
 
         def work() -> dict[str, Any]:
             self._require("features")
+            if self.cfg.augment.enabled:
+                self._require("augment")
             inputs = TeamInputs(
                 feature_names=feature_names(self.cfg, self.run),
                 passthrough=list(self.cfg.features.passthrough),
                 features_fingerprint=self.fingerprints["features"],
                 pixels_fingerprint=self.fingerprints["ingest"],
+                augment_fingerprint=self.fingerprints["augment"],
             )
             section = build_team(self.cfg, self.frames, self.run, inputs)
             section["evaluation"] = evaluate_team(self.cfg, self.frames, self.run, section)

@@ -85,6 +85,11 @@ class RunDir:
         return self.root / "data" / "features" / f"split={name}"
 
     @property
+    def features_augmented(self) -> Path:
+        """The deep features of every augmented row (Parquet: id, label, passthrough, features)."""
+        return self.root / "data" / "features_augmented"
+
+    @property
     def team_dir(self) -> Path:
         """The team's predictions, probability cubes and member list."""
         return self.root / "team"

@@ -30,12 +30,12 @@ import pyarrow as pa
 
 from sparkling_mnist import team_math
 from sparkling_mnist.autoencoders import deep_features
+from sparkling_mnist.encoder_chain import ChainLink, feature_batch, feature_schema
 from sparkling_mnist.errors import StoreError
 from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import encode
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.members import predict_probabilities
-from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
+from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.store.model_store import ModelStore
 from sparkling_mnist.team import align_to
 
@@ -172,34 +172,17 @@ def score_with_h2o(plan: ScoringPlan, store: ModelStore, hc: Any, images: DataFr
 # The spark engine (no H2O cluster)
 
 
-def _encoder_batch(
-    batch: pa.RecordBatch, specs: Mapping[str, NetworkSpec], plan: ScoringPlan, with_pixels: bool
-) -> pa.RecordBatch:
-    """One Arrow batch of images -> id, label, (pixels), features: the numpy encoders. Pure."""
-    pixels = pixels_from_arrow(batch.column("pixels")).astype(np.float64)
-    inputs: dict[str, pd.DataFrame] = {"pixels": pd.DataFrame(pixels, columns=list(PIXEL_COLUMNS))}
-    for ae in plan.autoencoders:
-        values = encode(specs[ae.name], inputs[ae.input], 0)
-        inputs[ae.name] = pd.DataFrame(values, columns=[f"{ae.name}_{i}" for i in range(ae.hidden)])
-    columns: dict[str, Any] = {
-        "id": batch.column("id").cast(pa.int64()),
-        "label": batch.column("label").cast(pa.int32()),
-    }
-    keep = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
-    for name in keep:
-        columns[name] = pa.array(inputs["pixels"][name].to_numpy())
-    for name in plan.features:
-        for column in inputs[name].columns:
-            columns[column] = pa.array(inputs[name][column].to_numpy())
-    return pa.RecordBatch.from_pydict(columns)
+def _chain(plan: ScoringPlan) -> list[ChainLink]:
+    return [ChainLink(ae.name, ae.input, ae.hidden) for ae in plan.autoencoders]
+
+
+def _kept_pixels(plan: ScoringPlan, with_pixels: bool) -> list[str]:
+    return list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
 
 
 def encoder_schema(plan: ScoringPlan, with_pixels: bool) -> pa.Schema:
-    """The Arrow schema of `_encoder_batch`'s output."""
-    keep = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
-    fields = [pa.field("id", pa.int64()), pa.field("label", pa.int32())]
-    fields += [pa.field(name, pa.float64()) for name in [*keep, *plan.feature_columns()]]
-    return pa.schema(fields)
+    """The Arrow schema of the numpy encoders' output (id, label, pixels kept, features)."""
+    return feature_schema(_chain(plan), plan.features, _kept_pixels(plan, with_pixels))
 
 
 def score_without_h2o(plan: ScoringPlan, store: ModelStore, images: DataFrame) -> pd.DataFrame:
@@ -216,10 +199,11 @@ def score_without_h2o(plan: ScoringPlan, store: ModelStore, images: DataFrame) -
         }
         with_pixels = any(member.input == "pixels" for member in plan.members)
         schema = encoder_schema(plan, with_pixels)
+        links, kept = _chain(plan), _kept_pixels(plan, with_pixels)
 
         def encode_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for batch in batches:
-                yield _encoder_batch(batch, specs, plan, with_pixels)
+                yield feature_batch(batch, links, specs, plan.features, kept)
 
         table = images.select("id", "label", "pixels").mapInArrow(encode_partition, from_arrow_schema(schema)).cache()
         probabilities: dict[str, np.ndarray] = {}

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sparkling_mnist import team_math
 from sparkling_mnist.autoencoders import load_model
+from sparkling_mnist.baseline import evaluate_h2o_classifier
 from sparkling_mnist.config import JobConfig, MemberSpec
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate import classification_summary
@@ -31,13 +32,15 @@ from sparkling_mnist.members import (
     predict_probabilities,
     train_member,
 )
-from sparkling_mnist.run_frames import RunFrames
+from sparkling_mnist.run_frames import InputKind, RunFrames
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 
 log = logging.getLogger(__name__)
 
 EVALUATED = ("valid", "test")
+TRAIN_AND_EVALUATED = ("train", *EVALUATED)
+"""The train split's originals are predicted too: the members' and the team's training error."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class TeamInputs:
     passthrough: list[str]
     features_fingerprint: str
     pixels_fingerprint: str
+    augment_fingerprint: str = ""
 
 
 def member_columns(spec: MemberSpec, inputs: TeamInputs) -> list[str]:
@@ -59,11 +63,14 @@ def member_columns(spec: MemberSpec, inputs: TeamInputs) -> list[str]:
     return list(inputs.feature_names)
 
 
+def member_kind(spec: MemberSpec) -> InputKind:
+    """Whether a member reads the pixels or the feature table."""
+    return "pixels" if spec.input == "pixels" else "features"
+
+
 def member_frames(spec: MemberSpec, frames: RunFrames) -> dict[str, Any]:
-    """The H2OFrame of each split a member reads."""
-    if spec.input == "pixels":
-        return {split: frames.pixels(split) for split in SPLITS}
-    return {split: frames.features(split) for split in SPLITS}
+    """The H2OFrame of each split a member reads (`train`: the split's originals)."""
+    return {split: frames.split(member_kind(spec), split) for split in SPLITS}
 
 
 def plan_members(cfg: JobConfig, inputs: TeamInputs) -> list[Member]:
@@ -76,7 +83,11 @@ def plan_members(cfg: JobConfig, inputs: TeamInputs) -> list[Member]:
     by_name: dict[str, Member] = {}
     for index, spec in enumerate(cfg.team.members):
         params = member_parameters(spec, f"team.members[{index}].params", cfg.run.seed)
+        selection = cfg.team.member_rows(spec).selection(cfg.run.seed, spec.name)
         upstream = inputs.pixels_fingerprint if spec.input == "pixels" else inputs.features_fingerprint
+        upstream += f"|rows:{selection.key}"
+        if selection.augmented:
+            upstream += f"|augment:{inputs.augment_fingerprint}"
         checkpoint = params.get("checkpoint")
         if isinstance(checkpoint, str) and checkpoint in by_name:
             params["checkpoint"] = by_name[checkpoint].model_id
@@ -84,7 +95,13 @@ def plan_members(cfg: JobConfig, inputs: TeamInputs) -> list[Member]:
         elif isinstance(checkpoint, str):
             upstream += checkpoint
         fingerprint = member_fingerprint(spec, params, upstream)
-        member = Member(spec=spec, model_id=f"{spec.name}_{fingerprint}", params=params, x=member_columns(spec, inputs))
+        member = Member(
+            spec=spec,
+            model_id=f"{spec.name}_{fingerprint}",
+            params=params,
+            x=member_columns(spec, inputs),
+            selection=selection,
+        )
         members.append(member)
         by_name[spec.name] = member
     return members
@@ -131,17 +148,22 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
     members = plan_members(cfg, inputs)
     for member in members:
         _load_checkpoint(member)
-        train_member(member, member_frames(member.spec, frames), run.models)
+        assert member.selection is not None  # set by plan_members
+        training = frames.training(member_kind(member.spec), member.selection)
+        member.rows = training.rows()
+        train_member(member, training.fit, frames.split(member_kind(member.spec), "valid"), run.models)
+        if member.model is not None and training.augmented is not None:
+            member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
     failed = {member.name: member.failure for member in members if member.failure}
     trained = [member for member in members if not member.failure]
     _check_failures(failed, trained, settings.allow_failed_members, settings.kept())
 
-    reference = {split: _frame_ids_labels(frames.features(split)) for split in EVALUATED}
+    reference = {split: _frame_ids_labels(frames.features(split)) for split in TRAIN_AND_EVALUATED}
     classes = [str(level) for level in frames.features("train")["label"].levels()[0]]
     check_same_classes(trained, classes)
     ordered = sorted(classes, key=int)
     for member in trained:
-        for split in EVALUATED:
+        for split in TRAIN_AND_EVALUATED:
             frame = member_frames(member.spec, frames)[split]
             probabilities, empty = team_math.fill_empty_rows(predict_probabilities(member.model, frame, ordered))
             if empty:
@@ -192,6 +214,15 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
             summary["vote"]["error"],
             min(summary["members"][name]["error"] for name in kept),
         )
+    train_ids, train_labels = reference["train"]
+    train_cube = team_math.probability_cube([member.probabilities["train"] for member in team], kept)
+    section["train"] = team_math.team_summary(train_cube, train_labels, kept, threshold=settings.low_confidence)
+    log.info(
+        "team train (originals): summed error %.4f, vote error %.4f (%d rows)",
+        section["train"]["team"]["error"],
+        section["train"]["vote"]["error"],
+        len(train_ids),
+    )
     write_json_atomic(run.team_dir / "team.json", {"kept": kept, "members": [m.model_id for m in team]})
     return section
 
@@ -229,6 +260,7 @@ def _member_record(
         "params": member.params,
         "reused": member.reused,
         "train_seconds": round(member.train_seconds, 2),
+        "rows": dict(member.rows),
         "failure": member.failure,
         "kept": member.name in kept,
     }
@@ -241,6 +273,7 @@ def _member_record(
         summary = classification_summary(labels, np.argmax(probabilities, axis=1))
         summary["logloss"] = team_math.multiclass_logloss(probabilities, labels)
         record[split] = summary
+    record.update(member.training_errors)
     return record
 
 
