@@ -266,8 +266,12 @@ class StageRunner:
             self.run.update_metrics("comparison", comparison)
             for row in comparison:
                 log.info(
-                    "comparison: %-36s valid error %.4f, test error %.4f",
+                    "comparison: %-36s rows %s + %s, train error %s / augmented %s, valid %.4f, test %.4f",
                     row["model"],
+                    row["rows_originals"] if row["rows_originals"] is not None else "-",
+                    row["rows_augmented"] if row["rows_augmented"] is not None else "-",
+                    _error_text(row["train_error"]),
+                    _error_text(row["augmented_error"]),
                     row["valid_error"],
                     row["test_error"],
                 )
@@ -311,6 +315,10 @@ class StageRunner:
         if self.cfg.store.uri:
             self.store()
         self.report()
+
+
+def _error_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def save_run_to_store(cfg: JobConfig, session: SparkH2OSession, run: RunDir) -> SaveReport:

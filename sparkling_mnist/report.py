@@ -55,36 +55,45 @@ def comparison_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     valid and test error side by side (rows only for what the run produced). Pure."""
     rows: list[dict[str, Any]] = []
 
-    def add(model: str, inputs: str, valid: Mapping[str, Any] | None, test: Mapping[str, Any] | None) -> None:
+    def add(model: str, inputs: str, record: Mapping[str, Any], **splits: Mapping[str, Any] | None) -> None:
+        def error(split: str) -> Any:
+            return (splits.get(split) or record.get(split) or {}).get("error")
+
         rows.append(
             {
                 "model": model,
                 "inputs": inputs,
-                "valid_error": (valid or {}).get("error"),
-                "test_error": (test or {}).get("error"),
-                "test_logloss": (test or {}).get("logloss"),
+                "rows_originals": record.get("rows", {}).get("originals"),
+                "rows_augmented": record.get("rows", {}).get("augmented"),
+                "train_error": error("train"),
+                "augmented_error": error("augmented"),
+                "valid_error": error("valid"),
+                "test_error": error("test"),
+                "test_logloss": (splits.get("test") or record.get("test") or {}).get("logloss"),
             }
         )
 
     if "baseline" in metrics:
         base = metrics["baseline"]
-        add("baseline (deep learning)", base["features"], base["valid"], base["test"])
+        add("baseline (deep learning)", base["features"], base)
     if "features_classifier" in metrics:
         fc = metrics["features_classifier"]
-        add("baseline params on features", fc["features"], fc["valid"], fc["test"])
+        add("baseline params on features", fc["features"], fc)
     team = metrics.get("team")
     if team:
         for name, member in team["members"].items():
             label = f"member {name} ({member['algorithm']}){' *' if member['kept'] else ''}"
-            add(label, f"{member['input']} ({member['inputs']})", member.get("valid"), member.get("test"))
+            add(label, f"{member['input']} ({member['inputs']})", member)
         kept = len(team["kept"])
-        add(
-            f"team: summed probabilities ({kept})",
-            "members' probabilities",
-            team["valid"]["team"],
-            team["test"]["team"],
-        )
-        add(f"team: majority vote ({kept})", "members' predictions", team["valid"]["vote"], team["test"]["vote"])
+        for way, key in (("summed probabilities", "team"), ("majority vote", "vote")):
+            add(
+                f"team: {way} ({kept})",
+                "members' probabilities" if key == "team" else "members' predictions",
+                {},
+                train=team.get("train", {}).get(key),
+                valid=team["valid"][key],
+                test=team["test"][key],
+            )
     return rows
 
 
@@ -199,14 +208,38 @@ def render_report(run: RunDir, cfg: JobConfig | None = None) -> str:
     parts.append("<h2>Results side by side</h2>")
     parts.append(
         table(
-            ["model", "inputs", "valid error", "test error", "test logloss"],
             [
-                [r["model"], r["inputs"], r["valid_error"], r["test_error"], r["test_logloss"]]
+                "model",
+                "inputs",
+                "rows: originals",
+                "rows: augmented",
+                "train error (originals)",
+                "train error (augmented)",
+                "valid error",
+                "test error",
+                "test logloss",
+            ],
+            [
+                [
+                    r["model"],
+                    r["inputs"],
+                    r["rows_originals"],
+                    r["rows_augmented"],
+                    r["train_error"],
+                    r["augmented_error"],
+                    r["valid_error"],
+                    r["test_error"],
+                    r["test_logloss"],
+                ]
                 for r in comparison_rows(metrics)
             ],
         )
     )
-    parts.append('<p class="note">* kept for the team.</p>')
+    parts.append(
+        '<p class="note">* kept for the team. Train error (originals): on the train split\'s own images, '
+        "also for models that did not fit them; train error (augmented): on the augmented rows the model trained "
+        "on. The team's train error sums its members' probabilities on the originals.</p>"
+    )
     parts.append(_ingest_section(run))
     if "team" in metrics:
         parts.append(_team_section(run, metrics["team"]))
