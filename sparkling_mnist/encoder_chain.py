@@ -44,13 +44,20 @@ def encode_pixels(
     Returns:
         'pixels' and each link's name -> a DataFrame of its columns.
     """
-    frames: dict[str, pd.DataFrame] = {
-        PIXELS_INPUT: pd.DataFrame(np.asarray(pixels, dtype=np.float64), columns=list(PIXEL_COLUMNS))
+    # Numpy arrays in each network's own input order (no per-column pandas work).
+    blocks: dict[str, tuple[list[str], np.ndarray]] = {
+        PIXELS_INPUT: (list(PIXEL_COLUMNS), np.asarray(pixels, dtype=np.float64))
     }
     for link in links:
-        values = encode(specs[link.name], frames[link.input], 0)
-        frames[link.name] = pd.DataFrame(values, columns=link.columns())
-    return frames
+        spec = specs[link.name]
+        names, values = blocks[link.input]
+        position = {name: index for index, name in enumerate(names)}
+        missing = [name for name in spec.input_columns if name not in position]
+        if missing or spec.categorical_inputs:
+            raise ValueError(f"autoencoder {link.name}: inputs {missing[:5]} are not among {link.input}'s columns")
+        order = [position[name] for name in spec.input_columns]
+        blocks[link.name] = (link.columns(), encode(spec, values[:, order], 0))
+    return {name: pd.DataFrame(values, columns=names) for name, (names, values) in blocks.items()}
 
 
 def feature_schema(links: Sequence[ChainLink], used: Sequence[str], kept_pixels: Sequence[str]) -> pa.Schema:
