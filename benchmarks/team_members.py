@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", required=True, type=Path)
     parser.add_argument("--keep", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--probabilities",
+        type=Path,
+        help="folder of <candidate>.npz (valid/test probabilities and labels): written for these candidates, "
+        "and every one found there joins the teams",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config, args.overrides)
@@ -117,7 +123,17 @@ def main(argv: list[str] | None = None) -> int:
                 spec, frames, inputs, cfg.run.seed, reference
             )
     labels = {split: reference[split][1] for split in SPLITS}
-    ranked = teams(probabilities, labels, args.keep) if len(specs) >= args.keep else []
+    if args.probabilities:
+        args.probabilities.mkdir(parents=True, exist_ok=True)
+        for name, arrays in probabilities.items():
+            saved_arrays: dict[str, Any] = {**arrays, **{f"{s}_labels": labels[s] for s in SPLITS}}
+            np.savez(args.probabilities / f"{name}.npz", **saved_arrays)
+        for path in sorted(args.probabilities.glob("*.npz")):
+            if path.stem not in probabilities:
+                saved = np.load(path)
+                if all(np.array_equal(saved[f"{s}_labels"], labels[s]) for s in SPLITS):
+                    probabilities[path.stem] = {split: saved[split] for split in SPLITS}
+    ranked = teams(probabilities, labels, args.keep) if len(probabilities) >= args.keep else []
     result = {"run": str(run.root), "candidates": records, "teams": ranked[:15]}
     text = json.dumps(result, indent=2)
     if args.out:
