@@ -14,25 +14,34 @@ from typing import Any
 import numpy as np
 
 from sparkling_mnist.config import JobConfig
+from sparkling_mnist.errors import InputDataError
 from sparkling_mnist.estimators import check_parameters
 from sparkling_mnist.evaluate import classification_summary
+from sparkling_mnist.members import predict_probabilities, response_classes
 from sparkling_mnist.run_frames import RunFrames, TrainingFrames
 from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.team_math import multiclass_logloss
 from sparkling_mnist.training_rows import RowSelection
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_h2o_classifier(model: Any, frame: Any) -> dict[str, Any]:
-    """Error, logloss and confusion matrix of an H2O classifier on a frame with `label`."""
+    """Error, logloss and confusion matrix of an H2O classifier on a frame with `label`,
+    from one scoring pass (the predicted class is the most probable one, as H2O's)."""
+    classes = sorted(response_classes(model), key=int)
+    probabilities = predict_probabilities(model, frame, classes)
     with warnings.catch_warnings():
-        # h2o warns that it converts single-threaded; these are two small columns.
+        # h2o warns that it converts single-threaded; this is one small column.
         warnings.simplefilter("ignore")
-        predictions = model.predict(frame)["predict"].as_data_frame(use_multi_thread=False)
         labels = frame["label"].as_data_frame(use_multi_thread=False)
-    predicted = predictions["predict"].astype(int).to_numpy()
+    levels = np.array([int(level) for level in classes])
     truth = labels["label"].astype(int).to_numpy()
-    logloss = model.model_performance(frame).logloss()
+    index = np.searchsorted(levels, truth)
+    if np.any(index >= len(levels)) or np.any(levels[index.clip(0, len(levels) - 1)] != truth):
+        raise InputDataError(f"model {model.model_id}: labels outside its classes {classes}")
+    predicted = levels[np.argmax(probabilities, axis=1)]
+    logloss = multiclass_logloss(probabilities, index)
     return classification_summary(np.asarray(truth), np.asarray(predicted), logloss)
 
 

@@ -607,7 +607,10 @@ class JobConfig(_Section):
             if not rows.augmented:
                 continue
             if not self.augment.enabled:
-                raise ValueError(f"{where}.augmented is true but augment.enabled is false: no augmented rows to use")
+                raise ValueError(
+                    f"{where}.augmented is true but augment.enabled is false: no augmented rows to use "
+                    f"(set {where}.augmented=false, or augment.enabled=true)"
+                )
             missing = [name for name in rows.effects if name not in self.augment.effects]
             if missing:
                 raise ValueError(

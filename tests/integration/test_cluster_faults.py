@@ -90,6 +90,8 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
         f"run.dir={run_dir}",
         "source.limit=1500",
         "augment.enabled=false",
+        "baseline.rows.augmented=false",
+        "team.rows.augmented=false",
         "baseline.params={hidden: [16], epochs: 1}",
         "features.autoencoders=[{name: A, hidden: 32}, {name: B, hidden: 16}]",
         "features.defaults={epochs: 40}",
