@@ -603,16 +603,16 @@ class JobConfig(_Section):
     def _augmented_rows_exist(self) -> JobConfig:
         places = [("baseline.rows", self.baseline.rows), ("team.rows", self.team.rows)]
         places += [(f"team.members[{i}].rows", m.rows) for i, m in enumerate(self.team.members) if m.rows is not None]
+        wanting = [where for where, rows in places if rows.augmented]
+        if wanting and not self.augment.enabled:
+            keys = ", ".join(f"{where}.augmented" for where in wanting)
+            raise ValueError(
+                f"augment.enabled is false but {keys} {'is' if len(wanting) == 1 else 'are'} true: no augmented rows "
+                "to use (set augment.enabled=true, or set each of them to false)"
+            )
         for where, rows in places:
-            if not rows.augmented:
-                continue
-            if not self.augment.enabled:
-                raise ValueError(
-                    f"{where}.augmented is true but augment.enabled is false: no augmented rows to use "
-                    f"(set {where}.augmented=false, or augment.enabled=true)"
-                )
             missing = [name for name in rows.effects if name not in self.augment.effects]
-            if missing:
+            if rows.augmented and missing:
                 raise ValueError(
                     f"{where}.effects: {missing} are not made by the augment stage "
                     f"(augment.effects: {', '.join(self.augment.effects)})"

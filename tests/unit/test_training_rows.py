@@ -140,8 +140,10 @@ def test_rows_errors_name_the_key(sections: dict[str, Any], message: str) -> Non
 
 def test_augmented_rows_need_the_augment_stage_and_its_effects() -> None:
     member = {"name": "m", "algorithm": "drf", "rows": {"augmented": True}}
-    with pytest.raises(ConfigError, match=r"team.members\[0\].rows.augmented is true but augment.enabled is false"):
+    with pytest.raises(ConfigError, match=r"augment.enabled is false but team.members\[0\].rows.augmented is true"):
         validate_config({"team": {"members": [member], "keep": 1}, "augment": {"enabled": False}})
+    with pytest.raises(ConfigError, match=r"but baseline.rows.augmented, team.rows.augmented are true"):
+        validate_config({"baseline": {"rows": {"augmented": True}}, "team": {"rows": {"augmented": True}}})
     with pytest.raises(ConfigError, match=r"baseline.rows.effects: \['warp'\] are not made by the augment stage"):
         config(baseline={"rows": {"augmented": True, "effects": ["warp"]}})
 
