@@ -28,7 +28,6 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -36,9 +35,6 @@ from numpy.typing import NDArray
 
 from sparkling_mnist.augment import EFFECTS, UnknownEffectError, apply_effect, effect_params_type, known_effects
 from sparkling_mnist.schema import SIDE, pixels_from_arrow, pixels_to_arrow
-
-if TYPE_CHECKING:
-    from sparkling_mnist.config import JobConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +97,11 @@ def augmented_ids(source_ids: NDArray[np.int64], effect: str, copy: int) -> NDAr
     return ids | np.int64(prefix)
 
 
+def effect_codes_of(ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The effect code carried by each id (0 for a source id, which carries none). Pure."""
+    return np.asarray(ids, dtype=np.int64) >> _EFFECT_SHIFT
+
+
 def decode_augmented_id(augmented_id: int) -> tuple[int, str, int]:
     """Split an augmented id into ``(source_id, effect, copy)``.
 
@@ -148,17 +149,6 @@ class AugmentPlan:
             expected = effect_params_type(name)
             if not isinstance(settings, expected):
                 raise ValueError(f"settings of {name!r} must be {expected.__name__}, got {type(settings).__name__}")
-
-    @classmethod
-    def from_config(cls, cfg: JobConfig) -> AugmentPlan:
-        """The plan of a validated config's `augment` section and run seed."""
-        settings = cfg.augment
-        return cls(
-            effects=tuple(settings.effects),
-            copies=settings.copies,
-            run_seed=cfg.run.seed,
-            params={name: settings.params.for_effect(name) for name in settings.effects},
-        )
 
     @property
     def rows_per_source(self) -> int:

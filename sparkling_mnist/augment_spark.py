@@ -154,6 +154,17 @@ def _spread(images: DataFrame, partitions: int | None) -> DataFrame:
     return images.repartition(partitions or images.sparkSession.sparkContext.defaultParallelism)
 
 
+def plan_from_config(cfg: JobConfig) -> AugmentPlan:
+    """The plan of a validated config's `augment` section and run seed."""
+    settings = cfg.augment
+    return AugmentPlan(
+        effects=tuple(settings.effects),
+        copies=settings.copies,
+        run_seed=cfg.run.seed,
+        params={name: settings.params.for_effect(name) for name in settings.effects},
+    )
+
+
 def run_augment(cfg: JobConfig, spark: SparkSession, run: RunDir) -> AugmentCounts:
     """Augment the ingested train split; write Parquet, pictures and counts under the run dir.
 
@@ -163,7 +174,7 @@ def run_augment(cfg: JobConfig, spark: SparkSession, run: RunDir) -> AugmentCoun
     Raises:
         RuntimeError: the written row count differs from rows_in x effects x copies (a bug).
     """
-    plan = AugmentPlan.from_config(cfg)
+    plan = plan_from_config(cfg)
     train = read_split(spark, run, "train")
     rows_in = train.count()
     source = _spread(train, cfg.augment.partitions)

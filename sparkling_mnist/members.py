@@ -91,7 +91,7 @@ class Member:
     model_id: str
     params: dict[str, Any]
     x: list[str]
-    selection: RowSelection | None = None
+    selection: RowSelection
     model: Any = None
     reused: bool = False
     train_seconds: float = 0.0

@@ -148,7 +148,6 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
     members = plan_members(cfg, inputs)
     for member in members:
         _load_checkpoint(member)
-        assert member.selection is not None  # set by plan_members
         training = frames.training(member_kind(member.spec), member.selection)
         member.rows = training.rows()
         train_member(member, training.fit, frames.split(member_kind(member.spec), "valid"), run.models)

@@ -15,27 +15,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment_arrow import COPY_BITS, EFFECT_CODES, SOURCE_ID_BITS
-
-_EFFECT_SHIFT = SOURCE_ID_BITS + COPY_BITS
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+from sparkling_mnist.augment.stream import GOLDEN_GAMMA, mix64
+from sparkling_mnist.augment_arrow import EFFECT_CODES, effect_codes_of
 
 
 def splitmix64(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finaliser applied elementwise (a bijection of uint64). Pure."""
-    with np.errstate(over="ignore"):
-        z = values + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        result: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-    return result
+    """SplitMix64 of each value: the augmentation streams' `mix64` of `value + golden`. Pure."""
+    kernel: Any = mix64  # typed for one uint64; numba compiles it for arrays too
+    mixed = kernel(np.asarray(values, dtype=np.uint64) + GOLDEN_GAMMA)
+    return np.asarray(mixed, dtype=np.uint64)
 
 
 def subset_seed(run_seed: int, model: str) -> int:
@@ -103,11 +97,11 @@ def augmented_mask(ids: NDArray[np.int64], selection: RowSelection) -> NDArray[n
     ids = np.asarray(ids, dtype=np.int64)
     if not selection.augmented:
         return np.zeros(ids.shape, dtype=bool)
-    codes = ids >> _EFFECT_SHIFT
+    codes = effect_codes_of(ids)
     known = np.isin(codes, np.fromiter(EFFECT_CODES.values(), dtype=np.int64))
     if not known.all():
-        bad = int(ids[~known][0])
-        raise ValueError(f"id {bad} is not an augmented row id (its effect code {bad >> _EFFECT_SHIFT} is unknown)")
+        bad = int(np.flatnonzero(~known)[0])
+        raise ValueError(f"id {int(ids[bad])} is not an augmented row id (its effect code {codes[bad]} is unknown)")
     mask = np.ones(ids.shape, dtype=bool)
     if selection.effects:
         mask &= np.isin(codes, np.array([EFFECT_CODES[name] for name in selection.effects], dtype=np.int64))

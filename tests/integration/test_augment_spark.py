@@ -15,7 +15,7 @@ import pytest
 
 from sparkling_mnist.augment import RotateParams, apply_effect
 from sparkling_mnist.augment_arrow import AugmentPlan, augmented_ids
-from sparkling_mnist.augment_spark import ARROW_BATCH_CONF, augment_images, pixels_of, run_augment
+from sparkling_mnist.augment_spark import ARROW_BATCH_CONF, augment_images, pixels_of, plan_from_config, run_augment
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
@@ -98,7 +98,7 @@ def test_same_bytes_across_runs_partitionings_and_batch_sizes(
 ) -> None:
     cfg, run = ingested
     spark = jvm_session.spark
-    plan = AugmentPlan.from_config(cfg)
+    plan = plan_from_config(cfg)
     train = read_split(spark, run, "train")
     reference = collect(augment_images(train.repartition(1), plan).toPandas())
     assert len(reference) == 30 * len(EFFECTS) * COPIES
@@ -117,7 +117,7 @@ def test_same_bytes_across_runs_partitionings_and_batch_sizes(
 def test_empty_input_gives_no_rows(jvm_session: SparkH2OSession, ingested: tuple[JobConfig, RunDir]) -> None:
     cfg, run = ingested
     train = read_split(jvm_session.spark, run, "train")
-    assert augment_images(train.where("id < 0").repartition(2), AugmentPlan.from_config(cfg)).count() == 0
+    assert augment_images(train.where("id < 0").repartition(2), plan_from_config(cfg)).count() == 0
 
 
 def test_a_task_that_fails_midway_is_retried_to_the_same_bytes(
