@@ -18,9 +18,10 @@ from sparkling_mnist.errors import InputDataError
 from sparkling_mnist.estimators import check_parameters
 from sparkling_mnist.evaluate import classification_summary
 from sparkling_mnist.members import predict_probabilities, response_classes
-from sparkling_mnist.run_frames import RunFrames, TrainingFrames
+from sparkling_mnist.run_frames import InputKind, RunFrames, TrainingFrames
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.team_math import multiclass_logloss
+from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes, train_classifier_with_torch
 from sparkling_mnist.training_rows import RowSelection
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def train_deep_learning_classifier(
     *,
     training: TrainingFrames,
     features: str,
+    torch: TorchRequest | None = None,
 ) -> dict[str, Any]:
     """Train an H2O deep-learning classifier on `training.fit` and evaluate it.
 
@@ -72,6 +74,7 @@ def train_deep_learning_classifier(
         frames: H2OFrames "valid" and "test", each with a categorical `label`.
         training: the training rows (originals and augmented rows of the selection).
         features: what `x` is, for the metrics ("raw pixels (784)").
+        torch: train the weights with torch (`trainer: torch`), on these rows.
 
     Returns:
         A metrics section: ids, parameters, rows by origin, timings, and
@@ -79,9 +82,15 @@ def train_deep_learning_classifier(
     """
     from h2o.estimators import H2ODeepLearningEstimator
 
-    model = H2ODeepLearningEstimator(model_id=model_id, **params)
     started = time.monotonic()
-    model.train(x=x, y="label", training_frame=training.fit, validation_frame=frames["valid"])
+    record: dict[str, Any] | None = None
+    if torch is not None:
+        model, record = train_classifier_with_torch(
+            torch, model_id, params, x, training=training.fit, valid=frames["valid"]
+        )
+    else:
+        model = H2ODeepLearningEstimator(model_id=model_id, **params)
+        model.train(x=x, y="label", training_frame=training.fit, validation_frame=frames["valid"])
     seconds = time.monotonic() - started
     rows = training.rows()
     log.info(
@@ -95,8 +104,13 @@ def train_deep_learning_classifier(
         "train_rows": rows["total"],
         "rows": rows,
         "train_seconds": round(seconds, 2),
-        "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1]),
+        "trainer": "h2o" if record is None else "torch",
+        "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1])
+        if record is None
+        else float(record["history"][-1]["epochs"]) + float(record["h2o_epochs"]),
     }
+    if record is not None:
+        result["torch"] = record
     result.update(training_errors(model, training))
     for split in ("valid", "test"):
         result[split] = evaluate_h2o_classifier(model, frames[split])
@@ -118,6 +132,8 @@ def classifier_parameters(cfg: JobConfig) -> dict[str, Any]:
 
     params = check_parameters(H2ODeepLearningEstimator, cfg.baseline.params, "baseline.params")
     params.setdefault("seed", cfg.run.seed)
+    if cfg.baseline.trainer == "torch":
+        checked_plan(params, autoencoder=False, where="baseline.params", seed=cfg.run.seed)
     return params
 
 
@@ -133,9 +149,27 @@ def train_baseline(cfg: JobConfig, frames: RunFrames, model_id: str) -> dict[str
     params = classifier_parameters(cfg)
     pixels = {split: frames.pixels(split) for split in ("valid", "test")}
     training = frames.training("pixels", baseline_rows(cfg))
+    x = list(PIXEL_COLUMNS)
     return train_deep_learning_classifier(
-        model_id, params, list(PIXEL_COLUMNS), pixels, training=training, features="raw pixels (784)"
+        model_id,
+        params,
+        x,
+        pixels,
+        training=training,
+        features="raw pixels (784)",
+        torch=baseline_torch(cfg, frames, "pixels", x, training),
     )
+
+
+def baseline_torch(
+    cfg: JobConfig, frames: RunFrames, kind: InputKind, x: list[str], training: TrainingFrames
+) -> TorchRequest | None:
+    """How the baseline's classifier (and the feature classifier) trains with torch,
+    when `baseline.trainer` is torch."""
+    if cfg.baseline.trainer != "torch":
+        return None
+    data = frames.training_data(kind, baseline_rows(cfg), x, label_classes(training.fit))
+    return TorchRequest(cfg.baseline.torch, data, frames.spark, cfg.run.seed, "baseline.params")
 
 
 def baseline_rows(cfg: JobConfig) -> RowSelection:

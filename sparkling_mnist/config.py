@@ -246,6 +246,35 @@ class TrainingRowsSettings(_Section):
         )
 
 
+Trainer = Literal["h2o", "torch"]
+
+
+class TorchSettings(_Section):
+    """How `trainer: torch` learns a deep-learning network's weights before H2O takes it
+    over (`sparkling_mnist.torch_trainer`): minibatches in PyTorch, the same layers,
+    activation, dropout, l1/l2 and input scaling as the H2O parameters say; the weights
+    are then loaded into an ordinary H2O model (`initial_weights`), checked against
+    torch, and optionally trained on by H2O for `h2o_epochs`.
+    """
+
+    batch_size: int = Field(128, gt=0, description="rows per step and process")
+    optimizer: Literal["adam", "sgd"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1, description="sgd only")
+    h2o_epochs: float = Field(0.0, ge=0, description="H2O's own epochs after loading the weights (0: none)")
+    processes: int | None = Field(
+        None, gt=0, description="training processes; default: 1 (the driver) in local mode, one per executor else"
+    )
+    threads: int | None = Field(None, gt=0, description="torch threads per process; default: the cores it has")
+
+
+def resolve_trainer(
+    own: tuple[Trainer | None, TorchSettings | None], default: tuple[Trainer, TorchSettings]
+) -> tuple[Trainer, TorchSettings]:
+    """A model's trainer and torch settings: its own where given, else the section's."""
+    return own[0] or default[0], own[1] or default[1]
+
+
 class BaselineSettings(_Section):
     """The raw-pixel H2O deep-learning classifier, parameters by their H2O names.
 
@@ -256,6 +285,8 @@ class BaselineSettings(_Section):
     enabled: bool = True
     params: dict[str, H2OParamValue] = Field(default_factory=lambda: dict(DEFAULT_BASELINE_PARAMS))
     rows: TrainingRowsSettings = Field(default_factory=TrainingRowsSettings)
+    trainer: Trainer = Field("h2o", description="who learns the weights: H2O itself, or torch then H2O")
+    torch: TorchSettings = Field(default_factory=TorchSettings)
 
 
 class EffectParamsSettings(_Section):
@@ -362,6 +393,8 @@ class AutoencoderSpec(_Section):
     hidden: Annotated[int, Field(gt=0)] | Literal["nonconstant"]
     input: str = "pixels"
     params: dict[str, H2OParamValue] = Field(default_factory=dict)
+    trainer: Trainer | None = Field(None, description="default: features.trainer")
+    torch: TorchSettings | None = Field(None, description="default: features.torch")
 
 
 class FeaturesSettings(_Section):
@@ -381,6 +414,8 @@ class FeaturesSettings(_Section):
     passthrough: list[str] = Field(default_factory=list, description="pixel columns (px0..px783) kept beside")
     include_augmented: bool = Field(True, description="train the autoencoders on augmented rows too, when present")
     compare: bool = Field(True, description="train the baseline's classifier on the features too")
+    trainer: Trainer = Field("h2o", description="who learns the autoencoders' weights: H2O, or torch then H2O")
+    torch: TorchSettings = Field(default_factory=TorchSettings)
 
     @model_validator(mode="after")
     def _graph_is_sound(self) -> FeaturesSettings:
@@ -409,7 +444,8 @@ class FeaturesSettings(_Section):
         return self
 
     def ordered(self) -> list[AutoencoderSpec]:
-        """The specs in dependency order (inputs first), params = profile < defaults < own.
+        """The specs in dependency order (inputs first), params = profile < defaults < own,
+        trainer and torch settings resolved (own, else the section's).
 
         Raises:
             ValueError: the stacking has a cycle (names it).
@@ -433,7 +469,16 @@ class FeaturesSettings(_Section):
         for spec in self.autoencoders:
             visit(spec)
         base = {**AUTOENCODER_PROFILES[self.profile], **self.defaults}
-        return [spec.model_copy(update={"params": {**base, **spec.params}}) for spec in done]
+        return [
+            spec.model_copy(
+                update={
+                    "params": {**base, **spec.params},
+                    "trainer": spec.trainer or self.trainer,
+                    "torch": spec.torch or self.torch,
+                }
+            )
+            for spec in done
+        ]
 
     def used(self) -> list[str]:
         """The autoencoders whose hidden layers are joined into the feature table."""
@@ -481,6 +526,8 @@ class MemberSpec(_Section):
     input: Literal["features", "features+passthrough", "pixels"] = "features"
     params: dict[str, H2OParamValue] = Field(default_factory=dict)
     rows: TrainingRowsSettings | None = Field(None, description="its training rows; default: team.rows")
+    trainer: Trainer | None = Field(None, description="deeplearning only; default: team.trainer")
+    torch: TorchSettings | None = Field(None, description="default: team.torch")
 
 
 class TeamSettings(_Section):
@@ -493,6 +540,8 @@ class TeamSettings(_Section):
         default_factory=lambda: [MemberSpec.model_validate(spec) for spec in DEFAULT_MEMBERS]
     )
     rows: TrainingRowsSettings = Field(default_factory=TrainingRowsSettings, description="members' default rows")
+    trainer: Trainer = Field("h2o", description="the deep-learning members' default trainer (h2o or torch)")
+    torch: TorchSettings = Field(default_factory=TorchSettings)
     keep: int | None = Field(3, gt=0, description="members kept for the team, best first; None: all")
     rank_by: Literal["error", "logloss"] = Field("error", description="validation metric that ranks members")
     low_confidence: float = Field(0.5, gt=0, le=1, description="flag rows whose top mean probability is below")
@@ -515,11 +564,22 @@ class TeamSettings(_Section):
                 raise ValueError(
                     f"members[{index}] ({member.name}): checkpoint {checkpoint!r} must name an earlier member"
                 )
+            if member.trainer == "torch" and member.algorithm != "deeplearning":
+                raise ValueError(
+                    f"members[{index}].trainer: torch trains deeplearning members only, {member.name} is "
+                    f"{member.algorithm} (remove the trainer key)"
+                )
         return self
 
     def kept(self) -> int:
         """How many members form the team."""
         return self.keep if self.keep is not None else len(self.members)
+
+    def member_trainer(self, member: MemberSpec) -> tuple[Trainer, TorchSettings]:
+        """A member's trainer and torch settings; anything but deep learning is H2O's."""
+        if member.algorithm != "deeplearning":
+            return "h2o", self.torch
+        return resolve_trainer((member.trainer, member.torch), (self.trainer, self.torch))
 
     def member_rows(self, member: MemberSpec) -> TrainingRowsSettings:
         """A member's training rows: its own, or the team's default."""

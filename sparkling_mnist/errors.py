@@ -51,3 +51,10 @@ class StoreError(SparklingMnistError):
 
 class FeatureAgreementError(SparklingMnistError):
     """The numpy encoders disagree with H2O's own deep features beyond the tolerance."""
+
+
+class TrainerAgreementError(SparklingMnistError):
+    """A network trained by torch and loaded into H2O does not score like the torch model.
+
+    The message names the model, the layer and the largest difference.
+    """

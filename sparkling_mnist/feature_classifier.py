@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkling_mnist.baseline import baseline_rows, classifier_parameters, train_deep_learning_classifier
+from sparkling_mnist.baseline import (
+    baseline_rows,
+    baseline_torch,
+    classifier_parameters,
+    train_deep_learning_classifier,
+)
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.run_frames import RunFrames
 
@@ -20,7 +25,13 @@ def train_features_classifier(
     description = f"autoencoder features ({len(feature_names)})"
     params = classifier_parameters(cfg)
     return train_deep_learning_classifier(
-        model_id, params, feature_names, tables, training=training, features=description
+        model_id,
+        params,
+        feature_names,
+        tables,
+        training=training,
+        features=description,
+        torch=baseline_torch(cfg, frames, "features", feature_names, training),
     )
 
 

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from sparkling_mnist.autoencoders import (
+    HISTORY_COLUMNS,
     check_autoencoder_parameters,
     deep_features,
     feature_columns,
@@ -39,9 +41,18 @@ from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS, pixels_from_arrow
+from sparkling_mnist.torch_trainer import (
+    H2OTarget,
+    ParquetPart,
+    TrainingData,
+    checked_plan,
+    read_record,
+    train_with_torch,
+    write_record,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +85,8 @@ def check_features_parameters(features: FeaturesSettings) -> None:
     for spec in features.ordered():
         where = f"features.autoencoders[{names.index(spec.name)}].params"
         check_autoencoder_parameters(dict(spec.params), where)
+        if spec.trainer == "torch":
+            checked_plan({**spec.params, "hidden": [1]}, autoencoder=True, where=where, seed=0)
 
 
 @dataclass
@@ -99,6 +112,7 @@ def build_features(
     pixel_frames: dict[str, Any],
     train_extra: DataFrame | None = None,
     augmented: DataFrame | None = None,
+    spark: SparkSession | None = None,
 ) -> dict[str, Any]:
     """Train or reload every autoencoder, write the joined deep features per split.
 
@@ -113,6 +127,8 @@ def build_features(
         augmented: the augmented rows whose deep features are written to
             `data/features_augmented` (numpy encoders on the executors, checked
             against H2O's `deepfeatures` on a sample).
+        spark: the session, for torch training on the executors (`trainer: torch`
+            on a cluster); without it torch trains in the driver.
 
     Returns:
         The stage summary: per autoencoder its id, hidden size, reuse, final mse;
@@ -142,9 +158,24 @@ def build_features(
         model_id = f"{spec.name}_{fingerprints[spec.name]}"
         path = run.models / model_id
         reused = path.is_file()
+        record: dict[str, Any] | None = None
         if reused:
             model = load_model(path)
+            record = read_record(run.models, model_id)
             log.info("autoencoder %s: reusing %s", spec.name, path)
+        elif spec.trainer == "torch":
+            links = [ChainLink(name, summary[name]["input"], summary[name]["hidden"]) for name in summary]
+            model, record = train_autoencoder_with_torch(
+                spec,
+                hidden,
+                model_id=model_id,
+                source=source,
+                data=autoencoder_data(run, spec, links, models, extra_rows=train_extra is not None),
+                spark=spark,
+                seed=cfg.run.seed,
+            )
+            save_model(model, run.models)
+            write_record(run.models, model_id, record)
         else:
             model = train_autoencoder(
                 model_id,
@@ -156,7 +187,7 @@ def build_features(
             )
             save_model(model, run.models)
         models[spec.name] = model
-        history = score_history(model)
+        history = trainer_history(record) if record is not None else score_history(model)
         _write_history(run, spec.name, history)
         features: dict[str, Any] = {}
         for key, frame in source.frames.items():
@@ -174,6 +205,8 @@ def build_features(
             "training_mse": float(history["training_mse"].iloc[-1]),
             "validation_mse": float(history["validation_mse"].iloc[-1]),
             "epochs": float(history["epochs"].iloc[-1]),
+            "trainer": "torch" if record is not None else "h2o",
+            **({"torch": {key: value for key, value in record.items() if key != "history"}} if record else {}),
         }
 
     used = settings.used()
@@ -277,7 +310,6 @@ def check_against_h2o(
         FeatureAgreementError: a difference above `AGREEMENT_TOLERANCE`, naming where.
     """
     import h2o
-    import pandas as pd
 
     sample = augmented.select("id", "pixels").orderBy("id").limit(AGREEMENT_ROWS).toPandas()
     ids = sample["id"].to_numpy(np.int64)
@@ -311,6 +343,69 @@ def check_against_h2o(
             f"on {len(ids)} augmented rows (tolerance {AGREEMENT_TOLERANCE:g})"
         )
     return {"rows": len(ids), "tolerance": AGREEMENT_TOLERANCE, "max_abs_difference": differences}
+
+
+def autoencoder_data(
+    run: RunDir, spec: AutoencoderSpec, links: list[ChainLink], models: dict[str, Any], *, extra_rows: bool
+) -> tuple[TrainingData, TrainingData]:
+    """The torch trainer's rows of one autoencoder: the train split's pixels (plus the
+    augmented rows when the autoencoders train on them), through the finished encoders
+    it stacks on; the validation split likewise."""
+    chain: list[ChainLink] = []
+    name = spec.input
+    while name != PIXELS_INPUT:
+        link = next(link for link in links if link.name == name)
+        chain.insert(0, link)
+        name = link.input
+    specs = {link.name: read_network(models[link.name]) for link in chain}
+    parts = [ParquetPart(str(run.split("train")))]
+    if extra_rows:
+        parts.append(ParquetPart(str(run.augmented)))
+
+    def data(parts: list[ParquetPart]) -> TrainingData:
+        return TrainingData(parts=tuple(parts), chain=tuple(chain), specs=specs, input=spec.input)
+
+    return data(parts), data([ParquetPart(str(run.split("valid")))])
+
+
+def train_autoencoder_with_torch(
+    spec: AutoencoderSpec,
+    hidden: int,
+    *,
+    model_id: str,
+    source: _Inputs,
+    data: tuple[TrainingData, TrainingData],
+    spark: SparkSession | None,
+    seed: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Train an autoencoder's weights with torch, then build the H2O model from them.
+
+    Returns:
+        the H2O model and the trainer's record (history, speed, agreement check).
+    """
+    assert spec.torch is not None  # resolved by FeaturesSettings.ordered()
+    params = {**spec.params, "hidden": [hidden]}
+    target = H2OTarget(model_id, params, source.columns, None, source.frames["fit"], source.frames["valid"])
+    return train_with_torch(
+        model_id,
+        params,
+        spec.torch,
+        data,
+        target,
+        autoencoder=True,
+        where=f"features.{spec.name}",
+        spark=spark,
+        seed=seed,
+    )
+
+
+def trainer_history(record: dict[str, Any]) -> pd.DataFrame:
+    """A torch-trained autoencoder's per-epoch history in the columns of `score_history`."""
+    history = pd.DataFrame(record["history"])
+    for column in HISTORY_COLUMNS:
+        if column not in history:
+            history[column] = float("nan")
+    return history[list(HISTORY_COLUMNS)]
 
 
 def _hidden_size(spec: AutoencoderSpec, source: _Inputs) -> int:

@@ -21,8 +21,15 @@ import numpy as np
 
 from sparkling_mnist.autoencoders import load_model, save_model
 from sparkling_mnist.config import MemberSpec, TeamSettings
-from sparkling_mnist.errors import H2OParameterError, TeamError
+from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
 from sparkling_mnist.estimators import check_parameters
+from sparkling_mnist.torch_trainer import (
+    TorchRequest,
+    checked_plan,
+    read_record,
+    train_classifier_with_torch,
+    write_record,
+)
 from sparkling_mnist.training_rows import RowSelection
 
 log = logging.getLogger(__name__)
@@ -68,13 +75,18 @@ def _accepted(cls: type) -> set[str]:
 
 
 def check_team_parameters(team: TeamSettings, seed: int) -> None:
-    """Check every member's H2O parameters before anything starts.
+    """Check every member's H2O parameters before anything starts (and, for
+    `trainer: torch`, that torch can train them).
 
     Raises:
         H2OParameterError: naming `team.members[i].params.<name>`.
+        ConfigError: a parameter torch cannot reproduce, naming it.
     """
     for index, spec in enumerate(team.members):
-        member_parameters(spec, f"team.members[{index}].params", seed)
+        where = f"team.members[{index}].params"
+        params = member_parameters(spec, where, seed)
+        if team.member_trainer(spec)[0] == "torch":
+            checked_plan(params, autoencoder=False, where=where, seed=seed)
 
 
 def member_fingerprint(spec: MemberSpec, params: Mapping[str, Any], inputs: str) -> str:
@@ -100,6 +112,8 @@ class Member:
     empty_rows: dict[str, int] = field(default_factory=dict)
     rows: dict[str, Any] = field(default_factory=dict)
     training_errors: dict[str, Any] = field(default_factory=dict)
+    torch: TorchRequest | None = None
+    trainer_record: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -117,13 +131,21 @@ def train_member(member: Member, training: Any, valid: Any, models_dir: Path) ->
     if path.is_file():
         member.model = load_model(path)
         member.reused = True
+        member.trainer_record = read_record(models_dir, member.model_id)
         log.info("member %s: reusing %s", member.name, path)
         return
     cls = estimator_class(member.spec.algorithm)
     started = time.monotonic()
     try:
-        model = cls(model_id=member.model_id, **member.params)
-        model.train(x=member.x, y="label", training_frame=training, validation_frame=valid)
+        if member.torch is not None:
+            model, member.trainer_record = train_classifier_with_torch(
+                member.torch, member.model_id, member.params, member.x, training=training, valid=valid
+            )
+        else:
+            model = cls(model_id=member.model_id, **member.params)
+            model.train(x=member.x, y="label", training_frame=training, validation_frame=valid)
+    except TrainerAgreementError:
+        raise  # a wrong model, not a failed one: never built into a team
     except Exception as exc:  # H2O raises its own error types for every training failure
         member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
         log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
@@ -131,6 +153,8 @@ def train_member(member: Member, training: Any, valid: Any, models_dir: Path) ->
     member.train_seconds = time.monotonic() - started
     member.model = model
     save_model(model, models_dir)
+    if member.trainer_record is not None:
+        write_record(models_dir, member.model_id, member.trainer_record)
     log.info(
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,

@@ -216,6 +216,7 @@ class StageRunner:
                 pixel_frames={split: self.frames.pixels(split) for split in SPLITS},
                 train_extra=extra,
                 augmented=augmented,
+                spark=self.session.spark,
             )
             self.run.update_metrics("features", summary)
             return summary

@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from sparkling_mnist.h2o_frames import images_to_h2o
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.torch_trainer import ParquetPart, TrainingData
 from sparkling_mnist.training_rows import RowSelection, select_batches
 
 if TYPE_CHECKING:
@@ -137,6 +139,41 @@ class RunFrames:
                 selection.describe(),
             )
         return TrainingFrames(self._training[key], originals, augmented, selection)
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session the frames come from."""
+        return self._spark
+
+    def training_data(
+        self, kind: InputKind, selection: RowSelection, columns: list[str], classes: list[str]
+    ) -> tuple[TrainingData, TrainingData]:
+        """The same rows as `training(kind, selection)` and the validation split, as the
+        torch trainer reads them: straight from the run's Parquet.
+
+        Args:
+            columns: the input columns (the pixels are read from their packed column).
+            classes: the label's classes in H2O's order.
+        """
+        pixels = list(columns) == list(PIXEL_COLUMNS)
+        if kind == "pixels" and not pixels:
+            raise ValueError(f"pixel rows have the columns px0..px783, not {columns[:3]}...")
+        augmented = self._run.augmented if kind == "pixels" else self._run.features_augmented
+
+        def path(split: str) -> str:
+            return str(self._run.split(split) if kind == "pixels" else self._run.features_split(split))
+
+        parts = []
+        if selection.originals:
+            parts.append(ParquetPart(path("train")))
+        if selection.augmented:
+            parts.append(ParquetPart(str(augmented), selection))
+        names = () if kind == "pixels" else tuple(columns)
+
+        def data(chosen: list[ParquetPart]) -> TrainingData:
+            return TrainingData(parts=tuple(chosen), columns=names, classes=tuple(classes))
+
+        return data(parts), data([ParquetPart(path("valid"))])
 
     def forget_features(self) -> None:
         """Drop the feature frames (the features stage is rewriting the table)."""

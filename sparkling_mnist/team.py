@@ -35,6 +35,7 @@ from sparkling_mnist.members import (
 from sparkling_mnist.run_frames import InputKind, RunFrames
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ def plan_members(cfg: JobConfig, inputs: TeamInputs) -> list[Member]:
         upstream += f"|rows:{selection.key}"
         if selection.augmented:
             upstream += f"|augment:{inputs.augment_fingerprint}"
+        trainer, torch_settings = cfg.team.member_trainer(spec)
+        if trainer == "torch":
+            checked_plan(params, autoencoder=False, where=f"team.members[{index}].params", seed=cfg.run.seed)
+            upstream += f"|torch:{torch_settings.model_dump_json()}"
         checkpoint = params.get("checkpoint")
         if isinstance(checkpoint, str) and checkpoint in by_name:
             params["checkpoint"] = by_name[checkpoint].model_id
@@ -150,6 +155,7 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
         _load_checkpoint(member)
         training = frames.training(member_kind(member.spec), member.selection)
         member.rows = training.rows()
+        member.torch = _torch_request(cfg, member, frames, training.fit)
         train_member(member, training.fit, frames.split(member_kind(member.spec), "valid"), run.models)
         if member.model is not None and training.augmented is not None:
             member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
@@ -226,6 +232,16 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
     return section
 
 
+def _torch_request(cfg: JobConfig, member: Member, frames: RunFrames, fit: Any) -> TorchRequest | None:
+    """How a member trains with torch (`trainer: torch`), on the same rows as `fit`."""
+    trainer, settings = cfg.team.member_trainer(member.spec)
+    if trainer != "torch":
+        return None
+    index = [spec.name for spec in cfg.team.members].index(member.name)
+    data = frames.training_data(member_kind(member.spec), member.selection, member.x, label_classes(fit))
+    return TorchRequest(settings, data, frames.spark, cfg.run.seed, f"team.members[{index}].params")
+
+
 def _check_failures(failed: Mapping[str, str | None], trained: Sequence[Member], allowed: bool, keep: int) -> None:
     if not failed:
         return
@@ -259,6 +275,7 @@ def _member_record(
         "params": member.params,
         "reused": member.reused,
         "train_seconds": round(member.train_seconds, 2),
+        "trainer": "torch" if member.trainer_record is not None else "h2o",
         "rows": dict(member.rows),
         "failure": member.failure,
         "kept": member.name in kept,
@@ -273,6 +290,8 @@ def _member_record(
         summary["logloss"] = team_math.multiclass_logloss(probabilities, labels)
         record[split] = summary
     record.update(member.training_errors)
+    if member.trainer_record is not None:
+        record["torch"] = member.trainer_record
     return record
 
 

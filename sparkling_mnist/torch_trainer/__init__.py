@@ -1,0 +1,35 @@
+"""The torch trainer (`trainer: torch`): H2O deep-learning networks whose weights are
+learnt with minibatches in PyTorch, at full CPU speed, then loaded into ordinary H2O
+models (`initial_weights`) and checked to score exactly like the torch network.
+
+- `plan`: the network an H2O parameter set describes, H2O's input scaling, the weights
+  H2O needs (pure numpy);
+- `data`: the rows, read from the run's Parquet (pure numpy/pyarrow);
+- `loop`: the training loop, alone or as one DDP rank (torch);
+- `runner`: the driver, or the executors through Spark's TorchDistributor;
+- `h2o_bridge`: the H2O model from the weights and the agreement check (h2o);
+- `train`: the one call the stages make.
+"""
+
+from sparkling_mnist.torch_trainer.data import ParquetPart, TrainingData
+from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, read_record, write_record
+from sparkling_mnist.torch_trainer.train import (
+    TorchRequest,
+    checked_plan,
+    label_classes,
+    train_classifier_with_torch,
+    train_with_torch,
+)
+
+__all__ = [
+    "H2OTarget",
+    "ParquetPart",
+    "TorchRequest",
+    "TrainingData",
+    "checked_plan",
+    "label_classes",
+    "read_record",
+    "train_classifier_with_torch",
+    "train_with_torch",
+    "write_record",
+]
