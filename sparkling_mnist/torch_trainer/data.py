@@ -75,8 +75,8 @@ def files_for_rank(files: Sequence[tuple[str, RowSelection | None]], rank: int, 
 
 
 def load_rows(data: TrainingData, rank: int = 0, world: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The inputs (rows x input columns, float32) and label indices (int64; -1 for an
-    autoencoder's rows) of this process's share of the rows.
+    """The inputs (rows x input columns: uint8 pixels, else float32) and label indices
+    (int64; -1 for an autoencoder's rows) of this process's share of the rows.
 
     Raises:
         ValueError: a label outside `classes`, naming the file and the label.
@@ -93,7 +93,8 @@ def load_rows(data: TrainingData, rank: int = 0, world: int = 1) -> tuple[np.nda
         inputs.append(_inputs_of(data, table))
         labels.append(_labels_of(data, table, path))
     width = len(data.columns) if data.columns else _input_width(data)
-    x = np.concatenate(inputs) if inputs else np.empty((0, width), dtype=np.float32)
+    dtype = np.uint8 if not data.columns and data.input == PIXELS_INPUT else np.float32
+    x = np.concatenate(inputs) if inputs else np.empty((0, width), dtype=dtype)
     y = np.concatenate(labels) if labels else np.empty(0, dtype=np.int64)
     return x, y
 
@@ -115,7 +116,7 @@ def _inputs_of(data: TrainingData, table: pa.Table) -> np.ndarray:
         return np.column_stack([table.column(name).to_numpy().astype(np.float32) for name in data.columns])
     pixels = pixels_from_arrow(table.column("pixels"))
     if data.input == PIXELS_INPUT:
-        return pixels.astype(np.float32)
+        return pixels
     encoded = encode_pixels(list(data.chain), data.specs, pixels)
     return encoded[data.input].to_numpy(np.float32)
 

@@ -92,6 +92,7 @@ def build_network(plan: NetworkPlan, inputs: int, outputs: int) -> Any:
     import torch
     from torch import nn
 
+    torch.manual_seed(plan.seed)  # the initial weights, then the dropout masks
     activations = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
     modules: list[nn.Module] = []
     if plan.input_dropout:
@@ -105,7 +106,6 @@ def build_network(plan: NetworkPlan, inputs: int, outputs: int) -> Any:
     modules.append(nn.Linear(width, outputs))
     if plan.autoencoder:
         modules.append(activations[plan.activation]())
-    torch.manual_seed(plan.seed)
     return nn.Sequential(*modules)
 
 

@@ -39,6 +39,8 @@ _ACTIVATIONS: dict[str, tuple[Activation, bool]] = {
     "ExpRectifier": ("elu", False),
     "ExpRectifierWithDropout": ("elu", True),
 }
+CHUNK_ROWS = 65_536
+"""Rows converted to float64 at a time by the statistics and the scaling."""
 DEFAULT_HIDDEN_DROPOUT = 0.5
 """H2O's hidden dropout ratio of a `...WithDropout` layer when none is given."""
 
@@ -237,13 +239,16 @@ class ColumnStats:
     high: np.ndarray
 
     @classmethod
-    def of(cls, values: np.ndarray) -> ColumnStats:
-        """Statistics of a (rows x columns) array, in float64."""
-        data = np.asarray(values, dtype=np.float64)
-        if len(data) == 0:
-            width = data.shape[1]
-            return cls(0, np.zeros(width), np.zeros(width), np.full(width, np.inf), np.full(width, -np.inf))
-        return cls(len(data), data.sum(axis=0), np.square(data).sum(axis=0), data.min(axis=0), data.max(axis=0))
+    def of(cls, values: np.ndarray, chunk: int = CHUNK_ROWS) -> ColumnStats:
+        """Statistics of a (rows x columns) array, summed in float64 a chunk at a time
+        (a float64 copy of a million rows of pixels would take 6 GB)."""
+        width = values.shape[1]
+        stats = cls(0, np.zeros(width), np.zeros(width), np.full(width, np.inf), np.full(width, -np.inf))
+        for start in range(0, len(values), chunk):
+            data = np.asarray(values[start : start + chunk], dtype=np.float64)
+            part = cls(len(data), data.sum(axis=0), np.square(data).sum(axis=0), data.min(axis=0), data.max(axis=0))
+            stats = stats.merge(part)
+        return stats
 
     def merge(self, other: ColumnStats) -> ColumnStats:
         """The statistics of both shards together."""
@@ -281,9 +286,14 @@ class InputScaling:
     sub: np.ndarray
     mul: np.ndarray
 
-    def apply(self, values: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
-        """The network's inputs from raw rows (all data columns)."""
-        return np.asarray((np.asarray(values, dtype=np.float64)[:, self.columns] - self.sub) * self.mul, dtype=dtype)
+    def apply(self, values: np.ndarray, dtype: Any = np.float32, chunk: int = CHUNK_ROWS) -> np.ndarray:
+        """The network's inputs from raw rows (all data columns), computed in float64 a
+        chunk at a time and stored as `dtype`."""
+        out = np.empty((len(values), len(self.columns)), dtype=dtype)
+        for start in range(0, len(values), chunk):
+            data = np.asarray(values[start : start + chunk], dtype=np.float64)[:, self.columns]
+            out[start : start + chunk] = (data - self.sub) * self.mul
+        return out
 
 
 def input_scaling(stats: ColumnStats, transform: Transform, ignore_const_cols: bool) -> InputScaling:

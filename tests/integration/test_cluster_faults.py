@@ -5,7 +5,7 @@
   is the same rows, byte for byte, as an undisturbed run.
 - During training: H2O has no high availability, so the cloud is gone; the job fails
   with a clear message, and a rerun on a healthy cluster resumes from the last finished
-  stage and model.
+  stage and model (its team member trained by torch on both executors).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
         "features.defaults={epochs: 40}",
         "features.compare=false",
         "team.members=[{name: dl, algorithm: deeplearning, params: {hidden: [8], epochs: 1}}]",
+        "team.trainer=torch",  # on the executors: TorchDistributor, one DDP process per worker
         "team.keep=1",
     ]
     with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster") as cluster:
@@ -120,4 +121,6 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
     for stage in ("ingest", "baseline"):
         assert f"stage {stage}: already done" in output
     assert "autoencoder A: reusing" in output  # finished before the loss: not retrained
+    assert "processes with TorchDistributor (on the executors)" in output
+    assert "over 2 process(es)" in output  # both workers trained the member, its H2O copy checked
     assert "stage team: done" in output
