@@ -86,7 +86,8 @@ def test_input_scaling_is_h2os_transform() -> None:
     np.testing.assert_allclose(normalize.apply(values, np.float64), [[-0.5, -3 / 7], [0.0, -1 / 7], [0.5, 4 / 7]])
     standardize = input_scaling(stats, "standardize", ignore_const_cols=False)
     np.testing.assert_array_equal(standardize.columns, [0, 1, 2])
-    np.testing.assert_allclose(standardize.mul, [1 / 2, 1.0, 1 / np.std([1, 3, 8], ddof=1)])  # constant: mul 1
+    expected_mul = np.array([1 / 2, 1.0, 1 / np.std([1.0, 3.0, 8.0], ddof=1)])
+    np.testing.assert_allclose(standardize.mul, expected_mul)  # the constant column: mul 1
     descale = input_scaling(stats, "descale", ignore_const_cols=True)
     np.testing.assert_array_equal(descale.sub, [0.0, 0.0])
     with pytest.raises(ValueError, match="every input column is constant"):
@@ -211,11 +212,11 @@ def _rank(rank: int, world: int, port: int, job: TorchJob, out: str) -> None:
 def test_two_ddp_processes_scale_like_one_and_agree(tmp_path: Path) -> None:
     import pickle
 
-    import torch.multiprocessing as mp
+    from torch.multiprocessing.spawn import spawn
 
     data = _blobs(tmp_path)
     job = _job(data, autoencoder=False, epochs=2)
-    mp.spawn(_rank, args=(2, _free_port(), job, str(tmp_path)), nprocs=2, join=True)
+    spawn(_rank, args=(2, _free_port(), job, str(tmp_path)), nprocs=2, join=True)  # type: ignore[no-untyped-call]
     results: list[TorchResult] = [pickle.loads(Path(tmp_path, f"rank{r}.pickle").read_bytes()) for r in range(2)]
     alone = train_network(job)
     # The statistics are summed over both processes' files: the same scaling as one process.
