@@ -119,7 +119,7 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "role": f"autoencoder {name}",
             "algorithm": "deeplearning",
             "artifacts": ["network"],
-            "metrics": {"training_mse": ae["training_mse"], "validation_mse": ae["validation_mse"]},
+            "metrics": {"training_mse": ae["training_mse"], "validation_mse": ae["validation_mse"], **_trainer(ae)},
         }
     for name, member in metrics.get("team", {}).get("members", {}).items():
         if member.get("failure"):
@@ -130,8 +130,11 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "artifacts": ["mojo"],
             "params": member["params"],
             "metrics": {
-                split: {"error": member[split]["error"], "logloss": member[split]["logloss"]}
-                for split in ("valid", "test")
+                **{
+                    split: {"error": member[split]["error"], "logloss": member[split]["logloss"]}
+                    for split in ("valid", "test")
+                },
+                **_trainer(member),
             },
         }
     for section in ("baseline", "features_classifier"):
@@ -141,6 +144,20 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 "role": section,
                 "algorithm": model["algorithm"],
                 "params": model["params"],
-                "metrics": {split: {"error": model[split]["error"]} for split in ("valid", "test")},
+                "metrics": {
+                    **{split: {"error": model[split]["error"]} for split in ("valid", "test")},
+                    **_trainer(model),
+                },
             }
     return roles
+
+
+def _trainer(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Who learnt a network's weights, and for torch the agreement of H2O's copy."""
+    if "trainer" not in model:
+        return {}
+    result: dict[str, Any] = {"trainer": model["trainer"]}
+    record = model.get("torch")
+    if record:
+        result["torch_h2o_max_abs_difference"] = max(record["agreement"]["max_abs_difference"].values())
+    return result

@@ -228,3 +228,36 @@ def test_two_ddp_processes_scale_like_one_and_agree(tmp_path: Path) -> None:
     assert results[0].history == results[1].history and len(results[0].history) == 2
     assert results[0].world == 2 and results[0].rows == 400
     assert results[0].history[-1]["validation_error"] < 0.05
+
+
+def test_the_manifest_says_who_trained_each_network() -> None:
+    from sparkling_mnist.store.manifest import model_roles
+
+    agreement = {"max_abs_difference": {"hidden layer 1 (8 units)": 2e-15, "output (class probabilities)": 4e-15}}
+    scores = {split: {"error": 0.1, "logloss": 0.3} for split in ("valid", "test")}
+    metrics = {
+        "features": {
+            "autoencoders": {
+                "AE": {"model_id": "AE_1", "training_mse": 0.1, "validation_mse": 0.2, "trainer": "h2o"},
+            }
+        },
+        "team": {
+            "members": {
+                "dl": {
+                    "model_id": "dl_1",
+                    "algorithm": "deeplearning",
+                    "params": {},
+                    "trainer": "torch",
+                    "torch": {"agreement": agreement},
+                    **scores,
+                },
+            }
+        },
+    }
+    roles = model_roles(metrics)
+    assert (
+        roles["AE_1"]["metrics"]["trainer"] == "h2o" and "torch_h2o_max_abs_difference" not in roles["AE_1"]["metrics"]
+    )
+    assert roles["dl_1"]["metrics"]["trainer"] == "torch"
+    assert roles["dl_1"]["metrics"]["torch_h2o_max_abs_difference"] == 4e-15
+    assert roles["dl_1"]["metrics"]["valid"] == {"error": 0.1, "logloss": 0.3}
