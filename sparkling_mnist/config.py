@@ -469,16 +469,12 @@ class FeaturesSettings(_Section):
         for spec in self.autoencoders:
             visit(spec)
         base = {**AUTOENCODER_PROFILES[self.profile], **self.defaults}
-        return [
-            spec.model_copy(
-                update={
-                    "params": {**base, **spec.params},
-                    "trainer": spec.trainer or self.trainer,
-                    "torch": spec.torch or self.torch,
-                }
-            )
-            for spec in done
-        ]
+        resolved = []
+        for spec in done:
+            trainer, torch = resolve_trainer((spec.trainer, spec.torch), (self.trainer, self.torch))
+            update = {"params": {**base, **spec.params}, "trainer": trainer, "torch": torch}
+            resolved.append(spec.model_copy(update=update))
+        return resolved
 
     def used(self) -> list[str]:
         """The autoencoders whose hidden layers are joined into the feature table."""

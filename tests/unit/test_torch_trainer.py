@@ -261,3 +261,46 @@ def test_the_manifest_says_who_trained_each_network() -> None:
     assert roles["dl_1"]["metrics"]["trainer"] == "torch"
     assert roles["dl_1"]["metrics"]["torch_h2o_max_abs_difference"] == 4e-15
     assert roles["dl_1"]["metrics"]["valid"] == {"error": 0.1, "logloss": 0.3}
+
+
+def test_config_resolves_trainers_and_refuses_what_torch_cannot_train() -> None:
+    from sparkling_mnist.config import validate_config
+    from sparkling_mnist.errors import ConfigError
+    from sparkling_mnist.members import check_team_parameters
+
+    cfg = validate_config(
+        {
+            "features": {
+                "trainer": "torch",
+                "torch": {"batch_size": 64},
+                "autoencoders": [
+                    {"name": "A", "hidden": 8},
+                    {"name": "B", "hidden": 4, "input": "A", "trainer": "h2o"},
+                    {"name": "C", "hidden": 4, "torch": {"learning_rate": 0.01}},
+                ],
+            },
+            "team": {
+                "trainer": "torch",
+                "members": [
+                    {"name": "dl", "algorithm": "deeplearning"},
+                    {"name": "dl_h2o", "algorithm": "deeplearning", "trainer": "h2o"},
+                    {"name": "gbm", "algorithm": "gbm"},
+                ],
+                "keep": 2,
+            },
+        }
+    )
+    resolved = {spec.name: spec for spec in cfg.features.ordered()}
+    assert [resolved[name].trainer for name in "ABC"] == ["torch", "h2o", "torch"]
+    assert resolved["A"].torch is not None and resolved["A"].torch.batch_size == 64
+    assert resolved["C"].torch is not None and resolved["C"].torch.learning_rate == 0.01
+    assert resolved["C"].torch.batch_size == 128  # its own section replaces the default whole
+    assert [cfg.team.member_trainer(member)[0] for member in cfg.team.members] == ["torch", "h2o", "h2o"]
+
+    with pytest.raises(ConfigError, match=r"team: members\[0\]\.trainer: torch trains deeplearning members only"):
+        validate_config({"team": {"members": [{"name": "g", "algorithm": "gbm", "trainer": "torch"}], "keep": 1}})
+    maxout = cfg.team.model_copy(
+        update={"members": [cfg.team.members[0].model_copy(update={"params": {"activation": "Maxout"}})], "keep": 1}
+    )
+    with pytest.raises(ConfigError, match=r"team\.members\[0\]\.params\.activation: 'Maxout' is not supported"):
+        check_team_parameters(maxout, seed=1)
