@@ -185,11 +185,11 @@ def benchmark_classifiers(cfg: JobConfig, frames: RunFrames, run: RunDir, epochs
         error = evaluate_h2o_classifier(model, valid)["error"]
         rows.append(_row(name, "h2o", training.fit.nrows, _h2o_epochs(model), seconds, validation_error=error))
         settings = cfg.team.torch if name != "baseline" else cfg.baseline.torch
-        data = frames.training_data(kind, selection, x, label_classes(training.fit))
+        data = frames.training_data(kind, selection, x, label_classes(training.originals))
         request = TorchRequest(settings, data, frames.spark, cfg.run.seed, name)
         started = time.monotonic()
         built, record = train_classifier_with_torch(
-            request, f"bench_torch_{name}", params, x, training=training.fit, valid=valid
+            request, f"bench_torch_{name}", params, x, training=training, valid=valid
         )
         total = time.monotonic() - started
         error = evaluate_h2o_classifier(built, valid)["error"]

@@ -65,7 +65,7 @@ def train_deep_learning_classifier(
     features: str,
     torch: TorchRequest | None = None,
 ) -> dict[str, Any]:
-    """Train an H2O deep-learning classifier on `training.fit` and evaluate it.
+    """Train a deep-learning classifier on `training`'s rows (H2O, or torch) and evaluate it.
 
     Args:
         model_id: the H2O key of the model.
@@ -86,7 +86,7 @@ def train_deep_learning_classifier(
     record: dict[str, Any] | None = None
     if torch is not None:
         model, record = train_classifier_with_torch(
-            torch, model_id, params, x, training=training.fit, valid=frames["valid"]
+            torch, model_id, params, x, training=training, valid=frames["valid"]
         )
     else:
         model = H2ODeepLearningEstimator(model_id=model_id, **params)
@@ -168,7 +168,7 @@ def baseline_torch(
     when `baseline.trainer` is torch."""
     if cfg.baseline.trainer != "torch":
         return None
-    data = frames.training_data(kind, baseline_rows(cfg), x, label_classes(training.fit))
+    data = frames.training_data(kind, baseline_rows(cfg), x, label_classes(training.originals))
     return TorchRequest(cfg.baseline.torch, data, frames.spark, cfg.run.seed, "baseline.params")
 
 

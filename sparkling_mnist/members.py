@@ -23,6 +23,7 @@ from sparkling_mnist.autoencoders import load_model, save_model
 from sparkling_mnist.config import MemberSpec, TeamSettings
 from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
 from sparkling_mnist.estimators import check_parameters
+from sparkling_mnist.run_frames import TrainingFrames
 from sparkling_mnist.torch_trainer import (
     TorchRequest,
     checked_plan,
@@ -121,8 +122,8 @@ class Member:
         return self.spec.name
 
 
-def train_member(member: Member, training: Any, valid: Any, models_dir: Path) -> None:
-    """Train `member` on `training` (validation on `valid`) and save it, or reload it
+def train_member(member: Member, training: TrainingFrames, valid: Any, models_dir: Path) -> None:
+    """Train `member` on `training`'s rows (validation on `valid`) and save it, or reload it
     when a model of the same fingerprint was saved before.
 
     Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
@@ -143,7 +144,7 @@ def train_member(member: Member, training: Any, valid: Any, models_dir: Path) ->
             )
         else:
             model = cls(model_id=member.model_id, **member.params)
-            model.train(x=member.x, y="label", training_frame=training, validation_frame=valid)
+            model.train(x=member.x, y="label", training_frame=training.fit, validation_frame=valid)
     except TrainerAgreementError:
         raise  # a wrong model, not a failed one: never built into a team
     except Exception as exc:  # H2O raises its own error types for every training failure
@@ -159,7 +160,7 @@ def train_member(member: Member, training: Any, valid: Any, models_dir: Path) ->
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,
         member.spec.algorithm,
-        training.nrows,
+        training.rows()["total"],
         len(member.x),
         member.train_seconds,
     )

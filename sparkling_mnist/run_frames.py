@@ -8,7 +8,7 @@ so every stage of one session shares the frames made here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -51,25 +51,45 @@ class TrainingFrames:
     """What one model trains on, and the parts its training error is reported on.
 
     Attributes:
-        fit: the training frame (originals, augmented rows or both).
         originals: the train split's own rows (reported as `train` even when not fitted on).
         augmented: the selected augmented rows, when the selection has them.
         selection: which rows.
+        combine: builds (once per session, cached by `RunFrames`) the originals and the
+            augmented rows in one frame; only called when `fit` is asked for, so a
+            model that does not need one frame of every row (torch) never copies them.
     """
 
-    fit: Any
     originals: Any
     augmented: Any | None
     selection: RowSelection
+    combine: Callable[[], Any] | None = None
+
+    @property
+    def fit(self) -> Any:
+        """The training frame (originals, augmented rows or both)."""
+        if self.augmented is None:
+            return self.originals
+        if not self.selection.originals:
+            return self.augmented
+        assert self.combine is not None  # RunFrames.training gives one whenever both are used
+        return self.combine()
+
+    @property
+    def first(self) -> Any:
+        """The first part of the rows: the originals when selected, else the augmented rows
+        (`RunFrames.training_data` lists its Parquet parts in the same order)."""
+        if self.selection.originals or self.augmented is None:
+            return self.originals
+        return self.augmented
 
     def rows(self) -> dict[str, Any]:
-        """Row counts of the fit frame by origin (they add up to `total`)."""
+        """Row counts of the training rows by origin (they add up to `total`)."""
         originals = self.originals.nrows if self.selection.originals else 0
         augmented = self.augmented.nrows if self.augmented is not None else 0
         return {
             "originals": originals,
             "augmented": augmented,
-            "total": self.fit.nrows,
+            "total": originals + augmented,
             "selection": self.selection.describe(),
         }
 
@@ -121,24 +141,26 @@ class RunFrames:
 
     def training(self, kind: InputKind, selection: RowSelection) -> TrainingFrames:
         """The training frames of a row selection over the pixels or the feature table;
-        converted once per session and selection."""
+        converted once per session and selection (the combined frame only when used)."""
         originals = self.split(kind, "train")
         if not selection.augmented:
-            return TrainingFrames(originals, originals, None, selection)
+            return TrainingFrames(originals, None, selection)
         augmented = self._augmented(kind, selection)
-        if not selection.originals:
-            return TrainingFrames(augmented, originals, augmented, selection)
-        key = (kind, selection.key)
-        if key not in self._training:
-            self._training[key] = originals.rbind(augmented[originals.columns])
-            log.info(
-                "training rows (%s): %d originals + %d augmented (%s)",
-                kind,
-                originals.nrows,
-                augmented.nrows,
-                selection.describe(),
-            )
-        return TrainingFrames(self._training[key], originals, augmented, selection)
+
+        def combine() -> Any:
+            key = (kind, selection.key)
+            if key not in self._training:
+                self._training[key] = originals.rbind(augmented[originals.columns])
+                log.info(
+                    "training rows (%s): %d originals + %d augmented (%s)",
+                    kind,
+                    originals.nrows,
+                    augmented.nrows,
+                    selection.describe(),
+                )
+            return self._training[key]
+
+        return TrainingFrames(originals, augmented, selection, combine)
 
     @property
     def spark(self) -> SparkSession:
@@ -154,6 +176,10 @@ class RunFrames:
         Args:
             columns: the input columns (the pixels are read from their packed column).
             classes: the label's classes in H2O's order.
+
+        Returns:
+            (training rows, validation rows); the training parts are listed originals
+            first, as `TrainingFrames.first`.
         """
         pixels = list(columns) == list(PIXEL_COLUMNS)
         if kind == "pixels" and not pixels:

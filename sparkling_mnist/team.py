@@ -155,8 +155,8 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
         _load_checkpoint(member)
         training = frames.training(member_kind(member.spec), member.selection)
         member.rows = training.rows()
-        member.torch = _torch_request(cfg, member, frames, training.fit)
-        train_member(member, training.fit, frames.split(member_kind(member.spec), "valid"), run.models)
+        member.torch = _torch_request(cfg, member, frames, training.originals)
+        train_member(member, training, frames.split(member_kind(member.spec), "valid"), run.models)
         if member.model is not None and training.augmented is not None:
             member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
     failed = {member.name: member.failure for member in members if member.failure}
@@ -232,13 +232,14 @@ def build_team(cfg: JobConfig, frames: RunFrames, run: RunDir, inputs: TeamInput
     return section
 
 
-def _torch_request(cfg: JobConfig, member: Member, frames: RunFrames, fit: Any) -> TorchRequest | None:
-    """How a member trains with torch (`trainer: torch`), on the same rows as `fit`."""
+def _torch_request(cfg: JobConfig, member: Member, frames: RunFrames, originals: Any) -> TorchRequest | None:
+    """How a member trains with torch (`trainer: torch`), on its selection's rows
+    (`originals`: the train split's frame, whose label gives the classes)."""
     trainer, settings = cfg.team.member_trainer(member.spec)
     if trainer != "torch":
         return None
     index = [spec.name for spec in cfg.team.members].index(member.name)
-    data = frames.training_data(member_kind(member.spec), member.selection, member.x, label_classes(fit))
+    data = frames.training_data(member_kind(member.spec), member.selection, member.x, label_classes(originals))
     return TorchRequest(settings, data, frames.spark, cfg.run.seed, f"team.members[{index}].params")
 
 

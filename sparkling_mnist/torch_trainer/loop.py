@@ -52,6 +52,7 @@ class TorchJob:
     options: TorchOptions
     training: TrainingData
     validation: TrainingData | None = None
+    scaling: TrainingData | None = None  # rows whose statistics scale the inputs; None: the training rows
 
 
 @dataclass
@@ -191,7 +192,10 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     plan, options = job.plan, job.options
     started = time.monotonic()
     raw_x, labels = load_rows(job.training, rank, world)
-    stats = _global_stats(ColumnStats.of(raw_x), world)
+    total_rows = int(_all_reduce(np.array([len(raw_x)], dtype=np.float64), "sum", world)[0])
+    scaling_rows = raw_x if job.scaling is None else load_rows(job.scaling, rank, world)[0]
+    stats = _global_stats(ColumnStats.of(scaling_rows), world)
+    del scaling_rows
     scaling = input_scaling(stats, plan.transform, plan.ignore_const_cols)
     x = torch.from_numpy(scaling.apply(raw_x))
     del raw_x
@@ -229,7 +233,7 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     log.info(
         "torch %s: %d rows (%d here, %d processes) x %d inputs, %d steps of %d per epoch, %.1f epochs",
         job.name,
-        stats.count,
+        total_rows,
         len(x),
         world,
         x.shape[1],
@@ -283,7 +287,7 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
         layers=layers,
         scaling=scaling,
         history=history,
-        rows=stats.count,
+        rows=total_rows,
         world=world,
         seconds=seconds,
         load_seconds=load_seconds,

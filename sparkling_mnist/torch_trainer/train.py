@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.errors import ConfigError
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from sparkling_mnist.config import TorchSettings
+    from sparkling_mnist.run_frames import TrainingFrames
 
 
 def checked_plan(params: Mapping[str, Any], *, autoencoder: bool, where: str, seed: int) -> NetworkPlan:
@@ -63,26 +64,43 @@ class TorchRequest:
 
 
 def train_classifier_with_torch(
-    request: TorchRequest, model_id: str, params: Mapping[str, Any], x: Sequence[str], *, training: Any, valid: Any
+    request: TorchRequest,
+    model_id: str,
+    params: Mapping[str, Any],
+    x: Sequence[str],
+    *,
+    training: TrainingFrames,
+    valid: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """A deep-learning classifier trained by torch, as a checked H2O model.
+
+    H2O builds the model from the first part of the rows (the originals when selected),
+    and torch scales its inputs by the statistics of those same rows, so no frame of
+    every row (a copy of a million augmented rows) is made. With `h2o_epochs` H2O trains
+    on every row, and both scale by the statistics of every row.
 
     Args:
         request: how and on which rows.
         model_id, params, x: the H2O model's id, parameters and input columns.
-        training, valid: the H2OFrames of the same rows (H2O's scaling and checks).
+        training: the H2OFrames of the same rows; valid: the validation split's.
     """
-    target = H2OTarget(model_id, dict(params), x, "label", training, valid)
+    data, validation = request.data
+    if request.settings.h2o_epochs or len(data.parts) == 1:
+        frame, scaling = training.fit, None
+    else:
+        frame, scaling = training.first, replace(data, parts=data.parts[:1])
+    target = H2OTarget(model_id, dict(params), x, "label", frame, valid)
     return train_with_torch(
         model_id,
         params,
         request.settings,
-        request.data,
+        (data, validation),
         target,
         autoencoder=False,
         where=request.where,
         spark=request.spark,
         seed=request.seed,
+        scaling=scaling,
     )
 
 
@@ -103,6 +121,7 @@ def train_with_torch(
     where: str,
     spark: SparkSession | None,
     seed: int,
+    scaling: TrainingData | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train a deep-learning network with torch and return it as a checked H2O model.
 
@@ -116,11 +135,13 @@ def train_with_torch(
         where: the config key of `params`, for errors.
         spark: the session (torch on the executors with more than one process).
         seed: the run seed (used when `params` has none).
+        scaling: the rows whose statistics scale the inputs: those of `target`'s
+            training frame (default: the training rows).
 
     Returns:
         (H2O model, trainer record).
     """
     plan = checked_plan(params, autoencoder=autoencoder, where=where, seed=seed)
-    job = TorchJob(name, plan, torch_options(settings), data[0], data[1])
+    job = TorchJob(name, plan, torch_options(settings), data[0], data[1], scaling)
     result = run_torch_job(job, spark, settings.processes)
     return load_into_h2o(result, plan, target, h2o_epochs=settings.h2o_epochs)

@@ -127,7 +127,7 @@ def test_an_h2o_copy_that_scores_differently_fails_naming_the_layer(runner: Stag
     frames = runner.frames
     selection = RowSelection(originals=True, augmented=False)
     training = frames.training("pixels", selection)
-    data = frames.training_data("pixels", selection, list(PIXEL_COLUMNS), label_classes(training.fit))
+    data = frames.training_data("pixels", selection, list(PIXEL_COLUMNS), label_classes(training.originals))
     params = {"hidden": [5], "activation": "Tanh", "epochs": 1}
     plan = network_plan(params, autoencoder=False, where="test")
     result = train_network(TorchJob("bad", plan, TorchOptions(batch_size=64), data[0], data[1]))
