@@ -93,6 +93,8 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
         "baseline.rows.augmented=false",
         "team.rows.augmented=false",
         "baseline.params={hidden: [16], epochs: 1}",
+        "baseline.trainer=h2o",
+        "features.trainer=h2o",  # the worker dies while H2O trains B: H2O has no high availability
         "features.autoencoders=[{name: A, hidden: 32}, {name: B, hidden: 16}]",
         "features.defaults={epochs: 40}",
         "features.compare=false",

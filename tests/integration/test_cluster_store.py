@@ -99,6 +99,9 @@ def test_main_job_on_a_cluster_then_scored_by_a_fresh_one(tmp_path: Path, moto_e
         "source.limit=400",
         "augment.effects=[rotate, all]",
         "baseline.params={hidden: [16], epochs: 1}",
+        "baseline.trainer=h2o",  # torch on the executors is tested in test_cluster_faults
+        "features.trainer=h2o",
+        "team.trainer=h2o",
         "features.autoencoders=[{name: A, hidden: 8}, {name: B, hidden: 4, input: A}]",
         "features.defaults={epochs: 1}",
         "features.compare=false",
