@@ -68,9 +68,10 @@ def _h2o_epochs(model: Any) -> float:
 
 
 def benchmark_autoencoders(
-    cfg: JobConfig, frames: RunFrames, run: RunDir, epochs: float | None
+    cfg: JobConfig, frames: RunFrames, run: RunDir, epochs: float | None, torch_epochs: float | None = None
 ) -> list[dict[str, Any]]:
-    """Each autoencoder trained by H2O and by torch on the train split, same epochs."""
+    """Each autoencoder trained by H2O and by torch on the train split, same epochs
+    (or `torch_epochs` for torch: how long torch takes to reach H2O's MSE)."""
     rows: list[dict[str, Any]] = []
     inputs: dict[str, tuple[list[str], dict[str, Any]]] = {
         PIXELS_INPUT: (list(PIXEL_COLUMNS), {split: frames.pixels(split) for split in ("train", "valid")})
@@ -93,7 +94,7 @@ def benchmark_autoencoders(
         )
         seconds = time.monotonic() - started
         trained = _h2o_epochs(model)
-        mse = float(model.model_performance(valid).mse())
+        mse = reconstruction_mse(model, valid)
         rows.append(_row(spec.name, "h2o", train.nrows, trained, seconds, validation_mse=mse, hidden=hidden))
 
         chain = _chain_to(links, spec.input)
@@ -106,7 +107,7 @@ def benchmark_autoencoders(
             return TrainingData(parts=(part,), chain=tuple(chain), specs=specs, input=name)
 
         started = time.monotonic()
-        torch_params = {**params, "hidden": [hidden]}
+        torch_params = {**params, "hidden": [hidden], **({"epochs": torch_epochs} if torch_epochs else {})}
         target = H2OTarget(f"bench_torch_{spec.name}", torch_params, columns, None, train, valid)
         assert spec.torch is not None
         built, record = train_with_torch(
@@ -121,7 +122,7 @@ def benchmark_autoencoders(
             seed=cfg.run.seed,
         )
         total = time.monotonic() - started
-        mse = float(built.model_performance(valid).mse())
+        mse = reconstruction_mse(built, valid)
         rows.append(
             _row(
                 spec.name,
@@ -142,6 +143,17 @@ def benchmark_autoencoders(
             {split: deep_features(built, frame, spec.name, hidden) for split, frame in split_frames.items()},
         )
     return rows
+
+
+def reconstruction_mse(model: Any, frame: Any) -> float:
+    """Mean reconstruction MSE of an autoencoder over every row of `frame`, in H2O's
+    transformed units (`anomaly`: each row's MSE; `model_performance` gives none)."""
+    import h2o
+
+    errors = model.anomaly(frame)
+    mean = float(errors.mean(return_frame=False)[0])
+    h2o.remove(errors)
+    return mean
 
 
 def _chain_to(links: list[ChainLink], name: str) -> list[ChainLink]:
@@ -229,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="conf/local.yaml")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     parser.add_argument("--ae-epochs", type=float, default=None, help="default: each autoencoder's own")
+    parser.add_argument(
+        "--torch-epochs", type=float, default=None, help="autoencoders: torch's epochs, if not the same"
+    )
     parser.add_argument("--member-epochs", type=float, default=None, help="default: each member's own")
     parser.add_argument("--sections", default="autoencoders,classifiers")
     parser.add_argument("--out", type=Path, default=None)
@@ -244,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = RunFrames(session.spark, session.h2o, run)
         sections = args.sections.split(",")
         if "autoencoders" in sections:
-            result["autoencoders"] = benchmark_autoencoders(cfg, frames, run, args.ae_epochs)
+            result["autoencoders"] = benchmark_autoencoders(cfg, frames, run, args.ae_epochs, args.torch_epochs)
         if "classifiers" in sections:
             result["classifiers"] = benchmark_classifiers(cfg, frames, run, args.member_epochs)
     finally:
