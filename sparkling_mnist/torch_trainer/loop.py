@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,6 @@ class TorchResult:
     seconds: float
     load_seconds: float
     samples: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def samples_per_second(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.torch_trainer.data import TrainingData
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from sparkling_mnist.config import TorchSettings
-    from sparkling_mnist.run_frames import TrainingFrames
 
 
 def checked_plan(params: Mapping[str, Any], *, autoencoder: bool, where: str, seed: int) -> NetworkPlan:
@@ -42,6 +41,19 @@ def torch_options(settings: TorchSettings) -> TorchOptions:
         momentum=settings.momentum,
         threads=settings.threads,
     )
+
+
+class TrainingFrameParts(Protocol):
+    """What the torch trainer reads of `run_frames.TrainingFrames` (a protocol, so this
+    package does not import the module that imports it)."""
+
+    @property
+    def fit(self) -> Any:
+        """Every training row in one frame."""
+
+    @property
+    def first(self) -> Any:
+        """The first part of the rows (the originals when selected)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ def train_classifier_with_torch(
     params: Mapping[str, Any],
     x: Sequence[str],
     *,
-    training: TrainingFrames,
+    training: TrainingFrameParts,
     valid: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """A deep-learning classifier trained by torch, as a checked H2O model.
