@@ -30,9 +30,9 @@ import numpy as np
 from sparkling_mnist.augment import EFFECTS, apply_effect
 from sparkling_mnist.augment.reference import reference_batch
 from sparkling_mnist.config import JobConfig, validate_config
-from sparkling_mnist.ingest import read_split, run_ingest
+from sparkling_mnist.data.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 
 log = logging.getLogger("benchmarks.augment")
 REPEATS = 3
@@ -89,13 +89,13 @@ def scikit_image_rates(images: np.ndarray, ids: np.ndarray, effects: list[str], 
 
 def measure(cfg: JobConfig, in_process_rows: int, baseline_rows: int) -> dict[str, Any]:
     """Ingest the source as one train split, time the effects in-process, then the Spark stage."""
-    from sparkling_mnist.augment_spark import pixels_of, run_augment
+    from sparkling_mnist.augment.stage import pixels_of, run_augment
 
     result: dict[str, Any] = {"effects": cfg.augment.effects, "copies": cfg.augment.copies}
     with SparkH2OSession(cfg) as session:
         spark = session.spark
         run = RunDir.at(cfg.run.dir)
-        run_ingest(cfg, spark, run)
+        run_ingest(cfg.source, cfg.split, cfg.ingest, spark, run, seed=cfg.run.seed)
         train = read_split(spark, run, "train").orderBy("id").toPandas()
         images, ids = pixels_of(train), train["id"].to_numpy(dtype=np.int64)
         result["source_rows"] = len(ids)
@@ -119,7 +119,13 @@ def measure(cfg: JobConfig, in_process_rows: int, baseline_rows: int) -> dict[st
         # effects (about 3 s here); the second, with warm workers, is what a long job sees.
         for attempt in ("cold", "warm"):
             started = time.monotonic()
-            counts = run_augment(cfg, spark, run)
+            counts = run_augment(
+                cfg.augment.plan(cfg.run.seed),
+                spark,
+                run,
+                partitions=cfg.augment.partitions,
+                rows_per_batch=cfg.augment.rows_per_batch,
+            )
             stage_seconds = time.monotonic() - started
             result["spark"][attempt] = {
                 "tasks": counts.partitions,

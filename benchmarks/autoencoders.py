@@ -39,13 +39,14 @@ from typing import Any
 
 import numpy as np
 
-from sparkling_mnist.autoencoders import score_history, train_autoencoder
-from sparkling_mnist.config import AUTOENCODER_PROFILES, validate_config
-from sparkling_mnist.h2o_frames import images_to_h2o
-from sparkling_mnist.ingest import read_split, run_ingest
+from sparkling_mnist.config import validate_config
+from sparkling_mnist.config.recipe import AUTOENCODER_PROFILES
+from sparkling_mnist.data.h2o_frames import images_to_h2o
+from sparkling_mnist.data.ingest import read_split, run_ingest
+from sparkling_mnist.features.autoencoders import score_history, train_autoencoder
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS
-from sparkling_mnist.session import SparkH2OSession
 
 log = logging.getLogger("benchmarks.autoencoders")
 
@@ -325,7 +326,7 @@ def _conversion(session: SparkH2OSession, run: RunDir) -> dict[str, Any]:
     """Our binary-column conversion against a plain DataFrame of 785 integer columns."""
     from pyspark.sql.functions import col
 
-    from sparkling_mnist.h2o_frames import wide_images
+    from sparkling_mnist.data.h2o_frames import wide_images
 
     hc, spark = session.h2o, session.spark
     images = read_split(spark, run, "train").cache()
@@ -400,7 +401,7 @@ def measure(
     }
     with SparkH2OSession(cfg) as session:
         run = RunDir.at(cfg.run.dir)
-        run_ingest(cfg, session.spark, run)
+        run_ingest(cfg.source, cfg.split, cfg.ingest, session.spark, run, seed=cfg.run.seed)
         train = images_to_h2o(session.h2o, read_split(session.spark, run, "train"), "bench_train")
         valid = images_to_h2o(session.h2o, read_split(session.spark, run, "valid"), "bench_valid")
         frames = Frames(train, valid, scale_pixels(train, "bench_train_01"), scale_pixels(valid, "bench_valid_01"))

@@ -20,11 +20,11 @@ from typing import Any
 
 from sparkling_mnist.config import validate_config
 from sparkling_mnist.data.assemble import assemble
+from sparkling_mnist.data.h2o_frames import images_to_h2o
+from sparkling_mnist.data.ingest import read_split, run_ingest
 from sparkling_mnist.data.sources import read_source, source_has_test_part
-from sparkling_mnist.h2o_frames import images_to_h2o
-from sparkling_mnist.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 
 log = logging.getLogger("benchmarks.ingest")
 
@@ -56,7 +56,7 @@ def measure(run_dir: Path, master: str, limit: int | None) -> dict[str, Any]:
         spark = session.spark
         run = RunDir.at(cfg.run.dir)
         started = time.monotonic()
-        counts = run_ingest(cfg, spark, run)
+        counts = run_ingest(cfg.source, cfg.split, cfg.ingest, spark, run, seed=cfg.run.seed)
         seconds = time.monotonic() - started
         result["ingest_to_parquet"] = {
             "rows": counts.read,

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sparkling_mnist.cluster import LocalCluster
-from sparkling_mnist.session import JAVA17_FLAGS
+from sparkling_mnist.runtime.cluster import LocalCluster
+from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS
 
 log = logging.getLogger("benchmarks.scaling")
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,14 +24,16 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sparkling_mnist import team_math
 from sparkling_mnist.config import MemberSpec, TrainingRowsSettings, load_config
-from sparkling_mnist.members import estimator_class, member_parameters, predict_probabilities
-from sparkling_mnist.pipeline import feature_names
-from sparkling_mnist.run_frames import RunFrames
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.evaluate.h2o_classifier import predict_probabilities
+from sparkling_mnist.features.stage import feature_names
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
-from sparkling_mnist.team import TeamInputs, align_to, member_columns, member_kind
+from sparkling_mnist.runtime.session import SparkH2OSession
+from sparkling_mnist.team import cube as team_cube
+from sparkling_mnist.team.cube import align_to
+from sparkling_mnist.team.members import estimator_class, member_parameters
+from sparkling_mnist.team.stage import TeamInputs, member_columns, member_kind
 
 log = logging.getLogger("benchmarks.team_members")
 SPLITS = ("valid", "test")
@@ -86,8 +88,8 @@ def teams(
     for names in itertools.combinations(sorted(probabilities), keep):
         row: dict[str, Any] = {"members": list(names)}
         for split in SPLITS:
-            cube = team_math.probability_cube([probabilities[n][split] for n in names], list(names))
-            row[f"{split}_error"] = float(np.mean(team_math.summed_prediction(cube) != labels[split]))
+            cube = team_cube.probability_cube([probabilities[n][split] for n in names], list(names))
+            row[f"{split}_error"] = float(np.mean(team_cube.summed_prediction(cube) != labels[split]))
             best = min(float(np.mean(probabilities[n][split].argmax(axis=1) != labels[split])) for n in names)
             row[f"{split}_ratio_to_best_member"] = row[f"{split}_error"] / best if best else None
         result.append(row)
@@ -112,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, args.overrides)
     specs = [MemberSpec.model_validate(item) for item in yaml.safe_load(args.candidates.read_text())]
     run = RunDir.at(cfg.run.dir)
-    inputs = TeamInputs(feature_names(cfg, run), list(cfg.features.passthrough), "", "")
+    inputs = TeamInputs(
+        feature_names(cfg.features, run.read_metrics()["features"]["autoencoders"]),
+        list(cfg.features.passthrough),
+        "",
+        "",
+    )
     records: dict[str, Any] = {}
     probabilities: dict[str, dict[str, np.ndarray]] = {}
     with SparkH2OSession(cfg) as session:

@@ -24,23 +24,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sparkling_mnist.autoencoders import deep_features, feature_columns, nonconstant_columns, train_autoencoder
-from sparkling_mnist.baseline import baseline_rows, classifier_parameters, evaluate_h2o_classifier
+from sparkling_mnist.baseline.classifier import baseline_rows, classifier_parameters
 from sparkling_mnist.config import JobConfig, MemberSpec, load_config
-from sparkling_mnist.encoder_chain import PIXELS_INPUT, ChainLink
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier
+from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.export.h2o_network import read_network
-from sparkling_mnist.members import member_parameters
-from sparkling_mnist.pipeline import feature_names
-from sparkling_mnist.run_frames import RunFrames
+from sparkling_mnist.features.autoencoders import deep_features, feature_columns, nonconstant_columns, train_autoencoder
+from sparkling_mnist.features.stage import feature_names
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS
-from sparkling_mnist.session import SparkH2OSession
-from sparkling_mnist.team import TeamInputs, member_columns, member_kind
+from sparkling_mnist.team.members import member_parameters
+from sparkling_mnist.team.stage import TeamInputs, member_columns, member_kind
 from sparkling_mnist.torch_trainer import (
     H2OTarget,
     ParquetPart,
     TrainingData,
     label_classes,
+    run_rows,
     train_classifier_with_torch,
     train_with_torch,
 )
@@ -170,7 +172,7 @@ def benchmark_classifiers(cfg: JobConfig, frames: RunFrames, run: RunDir, epochs
     from h2o.estimators import H2ODeepLearningEstimator
 
     inputs = TeamInputs(
-        feature_names=feature_names(cfg, run),
+        feature_names=feature_names(cfg.features, run.read_metrics()["features"]["autoencoders"]),
         passthrough=list(cfg.features.passthrough),
         features_fingerprint="",
         pixels_fingerprint="",
@@ -178,7 +180,14 @@ def benchmark_classifiers(cfg: JobConfig, frames: RunFrames, run: RunDir, epochs
     )
     candidates: list[tuple[str, MemberSpec, dict[str, Any], Any]] = []
     baseline = MemberSpec(name="baseline", algorithm="deeplearning", input="pixels", params=cfg.baseline.params)
-    candidates.append(("baseline", baseline, classifier_parameters(cfg), baseline_rows(cfg)))
+    candidates.append(
+        (
+            "baseline",
+            baseline,
+            classifier_parameters(cfg.baseline, cfg.run.seed),
+            baseline_rows(cfg.baseline, cfg.run.seed),
+        )
+    )
     for index, spec in enumerate(cfg.team.members):
         if spec.algorithm == "deeplearning":
             params = member_parameters(spec, f"team.members[{index}].params", cfg.run.seed)
@@ -197,7 +206,7 @@ def benchmark_classifiers(cfg: JobConfig, frames: RunFrames, run: RunDir, epochs
         error = evaluate_h2o_classifier(model, valid)["error"]
         rows.append(_row(name, "h2o", training.fit.nrows, _h2o_epochs(model), seconds, validation_error=error))
         settings = cfg.team.torch if name != "baseline" else cfg.baseline.torch
-        data = frames.training_data(kind, selection, x, label_classes(training.originals))
+        data = run_rows(run, kind, selection, x, label_classes(training.originals))
         request = TorchRequest(settings, data, frames.spark, cfg.run.seed, name)
         started = time.monotonic()
         built, record = train_classifier_with_torch(

@@ -12,7 +12,7 @@
 
 import sys
 
-from sparkling_mnist.export.cli import main
+from sparkling_mnist.cli.export import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

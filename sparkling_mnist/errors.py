@@ -6,6 +6,8 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SparklingMnistError(Exception):
     """Base class: a problem the user can fix (input, config, environment)."""
@@ -58,3 +60,16 @@ class TrainerAgreementError(SparklingMnistError):
 
     The message names the model, the layer and the largest difference.
     """
+
+
+class ClusterError(SparklingMnistError):
+    """The local standalone cluster could not start (the message names the log to read)."""
+
+
+class UnknownEffectError(SparklingMnistError, ValueError):
+    """An augmentation effect name that is not registered; the message lists the known ones."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(f"unknown augmentation effect {name!r}; known effects: {', '.join(self.known)}")

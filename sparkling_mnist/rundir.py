@@ -134,8 +134,15 @@ class RunDir:
         """Forget that `stage` finished (before rerunning it)."""
         self.stage_record(stage).unlink(missing_ok=True)
 
+    def read_metrics(self) -> dict[str, Any]:
+        """The run's metrics.json ({} before any stage wrote to it)."""
+        if not self.metrics.is_file():
+            return {}
+        metrics: dict[str, Any] = read_json(self.metrics)
+        return metrics
+
     def update_metrics(self, section: str, value: Any) -> None:
         """Set one section of metrics.json, keeping the others."""
-        current = read_json(self.metrics) if self.metrics.is_file() else {}
+        current = self.read_metrics()
         current[section] = value
         write_json_atomic(self.metrics, current)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sparkling_mnist.config import JobConfig, validate_config
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,3 +26,72 @@ def test_code_is_clean(command: list[str]) -> None:
         [str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+PACKAGE = ROOT / "sparkling_mnist"
+GROUND_FLOOR = {"errors", "schema", "rundir", "store_location"}
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every `sparkling_mnist` module and the modules it imports, lazy imports included."""
+    import ast
+
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sparkling_mnist"):
+                assert not node.level, f"{name}: relative import"
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names if alias.name.startswith("sparkling_mnist")}
+        graph[name] = targets - {name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of the graph, or None."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_import_cycle_between_modules_or_stage_packages() -> None:
+    graph = _imports()
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        home = module.split(".")[1] if "." in module else "sparkling_mnist"
+        packages.setdefault(home, set()).update(
+            target.split(".")[1] for target in targets if "." in target and target.split(".")[1] != home
+        )
+    assert _cycle(packages) is None, " -> ".join(_cycle(packages) or [])
+    for floor in GROUND_FLOOR:
+        assert packages[floor] <= GROUND_FLOOR, f"the ground floor module {floor} imports {packages[floor]}"
+
+
+def test_the_cycle_check_can_fail() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None

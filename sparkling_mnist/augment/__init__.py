@@ -68,7 +68,6 @@ from sparkling_mnist.augment.noise import (
 from sparkling_mnist.augment.registry import (
     EFFECTS,
     EffectFn,
-    UnknownEffectError,
     apply_effect,
     effect_params_type,
     get_effect,
@@ -86,6 +85,7 @@ from sparkling_mnist.augment.sharpen import (
     draw_sharpen_mode,
 )
 from sparkling_mnist.augment.stream import RowStream
+from sparkling_mnist.errors import UnknownEffectError
 
 __all__ = [
     "COMPOSITE_STEPS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -31,17 +31,9 @@ from sparkling_mnist.augment.geometry import RotateParams, ShiftParams, WarpPara
 from sparkling_mnist.augment.morphology import BoldParams, DilateParams, ErodeDilateParams, ErodeParams
 from sparkling_mnist.augment.noise import BlotchesParams, ScratchesParams
 from sparkling_mnist.augment.seeding import row_keys
+from sparkling_mnist.errors import UnknownEffectError
 
 logger = logging.getLogger(__name__)
-
-
-class UnknownEffectError(ValueError):
-    """An effect name that is not in the registry; the message lists the known names."""
-
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        self.name = name
-        self.known = tuple(known)
-        super().__init__(f"unknown augmentation effect {name!r}; known effects: {', '.join(self.known)}")
 
 
 class EffectFn(Protocol):

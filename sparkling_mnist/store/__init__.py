@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkling_mnist.config import StoreSettings
+from sparkling_mnist.config.settings import StoreSettings
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.store.files import HadoopFiles, LocalFiles, S3Files, StoreFiles
-from sparkling_mnist.store.location import StoreLocation
 from sparkling_mnist.store.model_store import ModelStore, SaveReport, VerifyReport
+from sparkling_mnist.store_location import StoreLocation
 
 __all__ = ["ModelStore", "SaveReport", "StoreLocation", "VerifyReport", "open_store"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sparkling_mnist.errors import StoreError
-from sparkling_mnist.store.location import StoreLocation
+from sparkling_mnist.store_location import StoreLocation
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ writes the manifest.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import logging
@@ -21,10 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sparkling_mnist import __version__
 from sparkling_mnist.errors import StoreError
+from sparkling_mnist.export.h2o_network import read_network
+from sparkling_mnist.runtime.models import h2o_version, model_in_cluster
 from sparkling_mnist.store.files import StoreFiles, sha256_of
-from sparkling_mnist.store.location import MANIFEST, StoreLocation, check_run_id
 from sparkling_mnist.store.manifest import FAILED, SAVED, ModelEntry, build_manifest, check_manifest
+from sparkling_mnist.store.rekey import rekey_model
+from sparkling_mnist.store_location import MANIFEST, StoreLocation, check_run_id
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +62,6 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when the manifest exists, is complete and every checksum matches."""
         return self.complete and not self.problems
-
-
-def cluster_model_ids() -> list[str]:
-    """Every model in the H2O cluster, through the REST API (`GET /3/Models`)."""
-    import h2o
-
-    response = h2o.api("GET /3/Models")
-    return sorted(str(model["model_id"]["name"]) for model in response["models"])
-
-
-def h2o_version() -> str:
-    """The H2O version of the connected cluster."""
-    import h2o
-
-    return str(h2o.cluster().version)
 
 
 class ModelStore:
@@ -123,10 +111,6 @@ class ModelStore:
         )
         return report
 
-    def save_all(self, run_id: str, **kwargs: Any) -> SaveReport:
-        """Save every model in the H2O cluster (listed through the REST API)."""
-        return self.save(run_id, cluster_model_ids(), **kwargs)
-
     def _save_one(self, run_id: str, model: Any, role: Mapping[str, Any]) -> ModelEntry:
         import h2o
 
@@ -156,8 +140,6 @@ class ModelStore:
             if kind == "mojo":
                 local = Path(model.download_mojo(path=folder))
             else:
-                from sparkling_mnist.export.h2o_network import read_network
-
                 local = read_network(model).save(Path(folder) / name)
             data = local.read_bytes()
         self.files.write_bytes(self.location.path(run_id, name), data)
@@ -184,8 +166,6 @@ class ModelStore:
         return local
 
     def _versions(self) -> dict[str, str]:
-        from sparkling_mnist import __version__
-
         try:
             h2o = h2o_version()
         except Exception:  # no cluster connected: the manifest still says ours
@@ -271,18 +251,6 @@ class ModelStore:
         log.info("store: loaded %d model(s) of run %s", len(loaded), run_id)
         return loaded
 
-    def load_dir(self, folder: str, pattern: str = "*") -> dict[str, Any]:
-        """Load every model file under `folder` (recursively) whose name matches `pattern`;
-        each is namespaced by its parent folder when its id is taken."""
-        loaded = {}
-        for path in self.files.list(folder):
-            name = path.rsplit("/", 1)[-1]
-            if name == MANIFEST or not fnmatch.fnmatch(name, pattern):
-                continue
-            parent = path.rsplit("/", 2)[-2]
-            loaded[f"{parent}/{name}"] = _load_namespaced(path, parent)
-        return loaded
-
     def _load_one(self, path: str, entry: Mapping[str, Any], namespace: str) -> Any:
         size, digest = sha256_of(self.files, path)
         if (size, digest) != (entry["size"], entry["sha256"]):
@@ -295,10 +263,8 @@ def _load_namespaced(path: str, namespace: str) -> Any:
     cluster, keep both: the loaded one moves to `<namespace>.<id>`."""
     import h2o
 
-    from sparkling_mnist.store.rekey import existing_model, rekey_model
-
     model_id = path.rsplit("/", 1)[-1]
-    previous = existing_model(model_id)
+    previous = model_in_cluster(model_id)
     if previous is not None:
         # Move the model already there aside, load, swap: the new one gets the namespaced key.
         parked = rekey_model(model_id, f"{model_id}__parked")

@@ -25,16 +25,6 @@ def _jvm() -> Any:
     return context._jvm
 
 
-def existing_model(model_id: str) -> Any | None:
-    """The model of that id in the cluster, or None."""
-    import h2o
-
-    from sparkling_mnist.store.model_store import cluster_model_ids
-
-    # Listing first: asking H2O for a missing key makes it log an ERROR with a stack trace.
-    return h2o.get_model(model_id) if model_id in cluster_model_ids() else None
-
-
 def rekey_model(old_id: str, new_id: str) -> str:
     """Move the model at `old_id` to `new_id` (which must be free). Returns `new_id`.
 

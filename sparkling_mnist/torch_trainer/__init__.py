@@ -11,7 +11,7 @@ models (`initial_weights`) and checked to score exactly like the torch network.
 - `train`: the one call the stages make.
 """
 
-from sparkling_mnist.torch_trainer.data import ParquetPart, TrainingData
+from sparkling_mnist.torch_trainer.data import ParquetPart, TrainingData, run_rows
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, read_record, write_record
 from sparkling_mnist.torch_trainer.train import (
     TorchRequest,
@@ -29,6 +29,7 @@ __all__ = [
     "checked_plan",
     "label_classes",
     "read_record",
+    "run_rows",
     "train_classifier_with_torch",
     "train_with_torch",
     "write_record",

@@ -19,10 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from sparkling_mnist.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
+from sparkling_mnist.augment.selection import RowSelection, augmented_mask
+from sparkling_mnist.data.frames import InputKind
+from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
 from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.schema import pixels_from_arrow
-from sparkling_mnist.training_rows import RowSelection, augmented_mask
+from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +133,41 @@ def _labels_of(data: TrainingData, table: pa.Table, path: str) -> np.ndarray:
         raise ValueError(f"{path}: labels {unknown[:5]} are not among the model's classes {list(data.classes)}")
     values, inverse = np.unique(labels, return_inverse=True)
     return np.array([index[str(value)] for value in values], dtype=np.int64)[inverse]
+
+
+def run_rows(
+    run: RunDir, kind: InputKind, selection: RowSelection, columns: list[str], classes: list[str]
+) -> tuple[TrainingData, TrainingData]:
+    """A classifier's training rows (the same as `RunFrames.training(kind, selection)`)
+    and the validation split, as the torch trainer reads them: straight from the run's
+    Parquet.
+
+    Args:
+        run: the run directory.
+        kind: the pixels or the feature table.
+        selection: which training rows.
+        columns: the input columns (the pixels are read from their packed column).
+        classes: the label's classes in H2O's order.
+
+    Returns:
+        (training rows, validation rows); the training parts are listed originals
+        first, as `TrainingFrames.first`.
+    """
+    if kind == "pixels" and list(columns) != list(PIXEL_COLUMNS):
+        raise ValueError(f"pixel rows have the columns px0..px783, not {columns[:3]}...")
+    augmented = run.augmented if kind == "pixels" else run.features_augmented
+
+    def path(split: str) -> str:
+        return str(run.split(split) if kind == "pixels" else run.features_split(split))
+
+    parts = []
+    if selection.originals:
+        parts.append(ParquetPart(path("train")))
+    if selection.augmented:
+        parts.append(ParquetPart(str(augmented), selection))
+    names = () if kind == "pixels" else tuple(columns)
+
+    def data(chosen: list[ParquetPart]) -> TrainingData:
+        return TrainingData(parts=tuple(chosen), columns=names, classes=tuple(classes))
+
+    return data(parts), data([ParquetPart(path("valid"))])

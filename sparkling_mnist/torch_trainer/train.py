@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sparkling_mnist.config.settings import TorchSettings
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.torch_trainer.data import TrainingData
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, load_into_h2o
@@ -16,8 +17,6 @@ from sparkling_mnist.torch_trainer.runner import run_torch_job
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-    from sparkling_mnist.config import TorchSettings
 
 
 def checked_plan(params: Mapping[str, Any], *, autoencoder: bool, where: str, seed: int) -> NetworkPlan:

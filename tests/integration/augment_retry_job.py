@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sparkling_mnist.augment_arrow import AugmentPlan
-from sparkling_mnist.augment_spark import ARROW_BATCH_CONF, augment_images
+from sparkling_mnist.augment.arrow import AugmentPlan
+from sparkling_mnist.augment.stage import ARROW_BATCH_CONF, augment_images
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 
 PLAN = AugmentPlan(effects=("rotate", "all"), copies=2, run_seed=7)
 BATCHES_BEFORE_FAILURE = 2

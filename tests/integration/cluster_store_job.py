@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.store import open_store
 
 RUN_ID = "cluster-run"

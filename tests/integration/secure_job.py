@@ -14,9 +14,9 @@ import urllib.error
 import urllib.request
 
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.pipeline import StageRunner
+from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession, h2o_password
+from sparkling_mnist.runtime.session import SparkH2OSession, h2o_password
 
 
 def status(url: str, credentials: str | None) -> int:

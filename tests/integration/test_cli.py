@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkling_mnist.session import JAVA17_FLAGS
+from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.spark

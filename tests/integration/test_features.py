@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sparkling_mnist.features import autoencoder_fingerprints, build_features
-from sparkling_mnist.ingest import run_ingest
-from sparkling_mnist.run_frames import RunFrames
+from sparkling_mnist.config import JobConfig
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.ingest import run_ingest
+from sparkling_mnist.features.stage import autoencoder_fingerprints, build_features
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -35,9 +36,9 @@ def _config(run_dir: Path, autoencoders: list[dict[str, Any]]) -> Any:
     )
 
 
-def _pixels(session: SparkH2OSession, run: RunDir) -> dict[str, Any]:
+def _build(cfg: JobConfig, session: SparkH2OSession, run: RunDir) -> dict[str, Any]:
     frames = RunFrames(session.spark, session.h2o, run)
-    return {split: frames.pixels(split) for split in ("train", "valid", "test")}
+    return build_features(cfg.features, frames, run, seed=cfg.run.seed, data_fingerprint="data-1")
 
 
 def _table(session: SparkH2OSession, run: RunDir, split: str) -> Any:
@@ -47,10 +48,8 @@ def _table(session: SparkH2OSession, run: RunDir, split: str) -> Any:
 def test_features_are_stacked_joined_and_reused(jvm_session: SparkH2OSession, tmp_path: Path) -> None:
     cfg = _config(tmp_path / "run", TINY_AUTOENCODERS)
     run = RunDir.at(cfg.run.dir)
-    run_ingest(cfg, jvm_session.spark, run)
-    summary = build_features(
-        cfg, jvm_session.h2o, run, data_fingerprint="data-1", pixel_frames=_pixels(jvm_session, run)
-    )
+    run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
+    summary = _build(cfg, jvm_session, run)
 
     auto = summary["autoencoders"]
     assert summary["used"] == ["Wide", "Deep"] and summary["feature_columns"] == 9
@@ -77,7 +76,7 @@ def test_features_are_stacked_joined_and_reused(jvm_session: SparkH2OSession, tm
 
     # Same config and data: every model is reloaded, the table is the same.
     before = _table(jvm_session, run, "test")
-    again = build_features(cfg, jvm_session.h2o, run, data_fingerprint="data-1", pixel_frames=_pixels(jvm_session, run))
+    again = _build(cfg, jvm_session, run)
     assert all(a["reused"] for a in again["autoencoders"].values())
     after = _table(jvm_session, run, "test")
     assert after["label"].tolist() == before["label"].tolist()
@@ -92,9 +91,7 @@ def test_features_are_stacked_joined_and_reused(jvm_session: SparkH2OSession, tm
         dict(TINY_AUTOENCODERS[2]),
     ]
     cfg2 = _config(tmp_path / "run", changed)
-    third = build_features(
-        cfg2, jvm_session.h2o, run, data_fingerprint="data-1", pixel_frames=_pixels(jvm_session, run)
-    )
+    third = _build(cfg2, jvm_session, run)
     assert {name: a["reused"] for name, a in third["autoencoders"].items()} == {
         "Wide": True,
         "Full": False,

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sparkling_mnist.data.ingest import read_split, run_ingest
 from sparkling_mnist.errors import InputDataError, RejectThresholdError
-from sparkling_mnist.ingest import read_split, run_ingest
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import pixels_from_arrow
-from sparkling_mnist.session import SparkH2OSession
 from tests.conftest import make_config
 from tests.sample_data import csv_lines, make_images, write_csv, write_idx_pair
 
@@ -39,7 +39,7 @@ def test_idx_source_is_split_and_written_exactly(jvm_session: SparkH2OSession, t
     }
     cfg = make_config(tmp_path / "run", source=source, split={"valid_fraction": 0.25})
     run = RunDir.at(cfg.run.dir)
-    counts = run_ingest(cfg, jvm_session.spark, run)
+    counts = run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
     assert (counts.read, counts.accepted, counts.rejected) == (80, 80, 0)
     assert counts.per_split == {"train": 45, "valid": 15, "test": 20}
 
@@ -68,7 +68,7 @@ def test_bad_rows_go_to_rejects_and_the_job_fails_above_the_threshold(
     cfg = make_config(tmp_path / "run", source=source)
     run = RunDir.at(cfg.run.dir)
     with pytest.raises(RejectThresholdError, match=r"2 of 30 rows rejected \(6.67%\)"):
-        run_ingest(cfg, jvm_session.spark, run)
+        run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
     rejects = jvm_session.spark.read.parquet(str(run.rejects)).orderBy("row").toPandas()
     assert rejects["row"].tolist() == [6, 11]
     assert rejects["reason"].tolist() == [
@@ -80,7 +80,7 @@ def test_bad_rows_go_to_rejects_and_the_job_fails_above_the_threshold(
     assert not run.images.exists()
 
     lenient = make_config(tmp_path / "run", source=source, ingest={"max_reject_fraction": 0.1})
-    counts = run_ingest(lenient, jvm_session.spark, run)
+    counts = run_ingest(lenient.source, lenient.split, lenient.ingest, jvm_session.spark, run, seed=lenient.run.seed)
     assert (counts.read, counts.accepted, counts.rejected) == (30, 28, 2)
     written = sum(read_split(jvm_session.spark, run, s).count() for s in ("train", "valid", "test"))
     assert written == 28
@@ -90,4 +90,4 @@ def test_file_level_errors_name_the_file(jvm_session: SparkH2OSession, tmp_path:
     source = {"format": "csv", "train": [str(tmp_path / "missing.csv")]}
     cfg = make_config(tmp_path / "run", source=source)
     with pytest.raises(InputDataError, match=r"missing.csv: file not found"):
-        run_ingest(cfg, jvm_session.spark, RunDir.at(cfg.run.dir))
+        run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, RunDir.at(cfg.run.dir), seed=cfg.run.seed)

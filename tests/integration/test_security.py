@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkling_mnist.cluster import free_port
+from sparkling_mnist.runtime.cluster import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.spark

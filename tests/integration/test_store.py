@@ -15,7 +15,7 @@ import pytest
 
 from sparkling_mnist.config import StoreSettings
 from sparkling_mnist.errors import StoreError
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.store import ModelStore, open_store
 
 pytestmark = pytest.mark.spark

@@ -13,9 +13,9 @@ import pytest
 
 from sparkling_mnist.config import StoreSettings
 from sparkling_mnist.errors import TeamError
-from sparkling_mnist.pipeline import StageRunner, load_metrics
+from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.session import SparkH2OSession
+from sparkling_mnist.runtime.session import SparkH2OSession
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -60,7 +60,7 @@ def team_run(jvm_session: SparkH2OSession, tmp_path_factory: pytest.TempPathFact
 
 
 def test_members_are_ranked_and_the_best_kept(team_run: StageRunner) -> None:
-    team = load_metrics(team_run.run)["team"]
+    team = team_run.run.read_metrics()["team"]
     assert list(team["members"]) == [m["name"] for m in MEMBERS]
     assert sorted(team["ranking"]) == sorted(team["members"]) and len(team["kept"]) == 3
     assert team["kept"] == team["ranking"][:3]
@@ -77,7 +77,7 @@ def test_members_are_ranked_and_the_best_kept(team_run: StageRunner) -> None:
 
 def test_team_tables_add_up_and_match_the_cube(team_run: StageRunner) -> None:
     run = team_run.run
-    team = load_metrics(run)["team"]
+    team = run.read_metrics()["team"]
     for split, rows in (("valid", 100), ("test", 120)):
         summary = team[split]
         assert sum(summary["correctness_table"].values()) == rows
@@ -104,7 +104,7 @@ def test_team_tables_add_up_and_match_the_cube(team_run: StageRunner) -> None:
 
 def test_evaluation_plots_and_report(team_run: StageRunner) -> None:
     run = team_run.run
-    evaluation = load_metrics(run)["team"]["evaluation"]
+    evaluation = run.read_metrics()["team"]["evaluation"]
     assert set(evaluation["one_vs_rest"]) == {str(c) for c in range(10)}
     for scores in evaluation["one_vs_rest"].values():
         assert 0.5 < scores["auc"] <= 1.0
@@ -121,7 +121,7 @@ def test_evaluation_plots_and_report(team_run: StageRunner) -> None:
 def test_rerun_reuses_every_member(team_run: StageRunner, jvm_session: SparkH2OSession) -> None:
     again = StageRunner(team_run.cfg, jvm_session, team_run.run, force=True)
     again.team()
-    members = load_metrics(team_run.run)["team"]["members"]
+    members = team_run.run.read_metrics()["team"]["members"]
     assert all(member["reused"] for member in members.values())
 
 
@@ -133,7 +133,7 @@ def test_a_failed_member_stops_the_team_unless_allowed(team_run: StageRunner, jv
 
     lenient = _config(run.root, [*MEMBERS, BROKEN], allow_failed_members=True)
     StageRunner(lenient, jvm_session, run).team()
-    team = load_metrics(run)["team"]
+    team = run.read_metrics()["team"]
     assert list(team["failed"]) == ["broken"] and "broken" not in team["ranking"]
     assert team["members"]["broken"]["failure"] and len(team["kept"]) == 3
 
@@ -150,7 +150,7 @@ def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_s
     store = open_store(cfg.store)
     manifest = store.manifest("team-test")
     lineage = manifest["lineage"]
-    metrics = load_metrics(run)
+    metrics = run.read_metrics()
     assert manifest["complete"] and store.verify("team-test").ok
     assert set(lineage["autoencoders"]) == {"Small", "Tiny"} and lineage["features"] == ["Small", "Tiny"]
     assert lineage["team"] == metrics["team"]["kept"]
@@ -182,12 +182,13 @@ def _stored(team_run: StageRunner, jvm_session: SparkH2OSession) -> Any:
 
 @pytest.mark.parametrize("engine", ["h2o", "spark"])
 def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, engine: str) -> None:
-    from sparkling_mnist.scoring import ScoringPlan, score_images
+    from sparkling_mnist.scoring.engines import score_images
+    from sparkling_mnist.scoring.plan import ScoringPlan
 
     run = team_run.run
     store = _stored(team_run, jvm_session)
     manifest = store.manifest("score-test")
-    kept = load_metrics(run)["team"]["kept"]
+    kept = run.read_metrics()["team"]["kept"]
     for member in kept:
         assert "mojo" in manifest["models"][manifest["lineage"]["members"][member]["model_id"]]["artifacts"]
     plan = ScoringPlan.from_manifest(manifest)

@@ -12,16 +12,16 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sparkling_mnist.augment.selection import RowSelection
 from sparkling_mnist.errors import TrainerAgreementError
-from sparkling_mnist.pipeline import StageRunner, load_metrics
+from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS
-from sparkling_mnist.session import SparkH2OSession
-from sparkling_mnist.torch_trainer import H2OTarget, label_classes, read_record
+from sparkling_mnist.torch_trainer import H2OTarget, label_classes, read_record, run_rows
 from sparkling_mnist.torch_trainer.h2o_bridge import load_into_h2o
 from sparkling_mnist.torch_trainer.loop import TorchJob, TorchOptions, train_network
 from sparkling_mnist.torch_trainer.plan import InputScaling, network_plan
-from sparkling_mnist.training_rows import RowSelection
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -76,7 +76,7 @@ def _agrees(record: dict[str, Any]) -> None:
 
 
 def test_autoencoders_train_in_torch_and_their_features_flow_on(runner: StageRunner) -> None:
-    features = load_metrics(runner.run)["features"]
+    features = runner.run.read_metrics()["features"]
     train_rows = runner.frames.pixels("train").nrows
     for name in ("Wide", "Top"):
         summary = features["autoencoders"][name]
@@ -95,7 +95,7 @@ def test_autoencoders_train_in_torch_and_their_features_flow_on(runner: StageRun
 
 
 def test_classifiers_train_in_torch_on_the_rows_their_config_selects(runner: StageRunner) -> None:
-    metrics = load_metrics(runner.run)
+    metrics = runner.run.read_metrics()
     for section in ("baseline", "features_classifier"):
         assert metrics[section]["trainer"] == "torch"
         assert metrics[section]["torch"]["rows"] == metrics[section]["rows"]["total"]  # the same rows as H2O's frame
@@ -118,7 +118,7 @@ def test_rerun_reloads_torch_members_with_their_records(runner: StageRunner) -> 
         runner.team()
     finally:
         runner.force = False
-    members = load_metrics(runner.run)["team"]["members"]
+    members = runner.run.read_metrics()["team"]["members"]
     assert members["dl_features"]["reused"] and members["dl_features"]["trainer"] == "torch"
     _agrees(members["dl_features"]["torch"])
 
@@ -127,7 +127,7 @@ def test_an_h2o_copy_that_scores_differently_fails_naming_the_layer(runner: Stag
     frames = runner.frames
     selection = RowSelection(originals=True, augmented=False)
     training = frames.training("pixels", selection)
-    data = frames.training_data("pixels", selection, list(PIXEL_COLUMNS), label_classes(training.originals))
+    data = run_rows(frames.run, "pixels", selection, list(PIXEL_COLUMNS), label_classes(training.originals))
     params = {"hidden": [5], "activation": "Tanh", "epochs": 1}
     plan = network_plan(params, autoencoder=False, where="test")
     result = train_network(TorchJob("bad", plan, TorchOptions(batch_size=64), data[0], data[1]))

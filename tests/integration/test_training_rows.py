@@ -12,12 +12,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sparkling_mnist.autoencoders import deep_features, load_model
-from sparkling_mnist.pipeline import StageRunner, load_metrics
+from sparkling_mnist.augment.selection import augmented_mask
+from sparkling_mnist.features.autoencoders import deep_features
+from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.models import load_model
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
-from sparkling_mnist.session import SparkH2OSession
-from sparkling_mnist.training_rows import augmented_mask
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.spark
@@ -80,7 +81,7 @@ def _as_h2o_ids(ids: np.ndarray) -> np.ndarray:
 
 
 def test_every_model_trains_on_its_configured_rows(runner: StageRunner) -> None:
-    run, metrics = runner.run, load_metrics(runner.run)
+    run, metrics = runner.run, runner.run.read_metrics()
     augmented, originals = _augmented(run), _split_rows(run, "train")
     shift = int((augmented["effect"] == "shift").sum())
     rotate = int((augmented["effect"] == "rotate").sum())
@@ -134,7 +135,7 @@ def test_a_member_on_a_subset_trains_on_exactly_that_subset(runner: StageRunner)
 
 
 def test_train_errors_sit_beside_valid_and_test(runner: StageRunner) -> None:
-    metrics = load_metrics(runner.run)
+    metrics = runner.run.read_metrics()
     originals = _split_rows(runner.run, "train")
     records = {"baseline": metrics["baseline"], "features_classifier": metrics["features_classifier"]}
     records.update(metrics["team"]["members"])
@@ -157,7 +158,7 @@ def test_augmented_features_equal_h2o_deepfeatures(runner: StageRunner) -> None:
     import h2o
 
     run = runner.run
-    summary = load_metrics(run)["features"]
+    summary = run.read_metrics()["features"]
     augmented = pq.read_table(run.augmented, columns=["id", "pixels"]).sort_by("id")
     assert summary["augmented"]["rows"] == augmented.num_rows
     assert max(summary["augmented"]["agreement"]["max_abs_difference"].values()) < 1e-6

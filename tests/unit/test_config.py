@@ -4,14 +4,12 @@ import pytest
 
 from sparkling_mnist.augment import EFFECTS, RotateParams, known_effects
 from sparkling_mnist.config import (
-    CsvSource,
-    FashionMnistSource,
     JobConfig,
-    MlxtendSource,
     apply_overrides,
     load_config,
     validate_config,
 )
+from sparkling_mnist.config.settings import CsvSource, FashionMnistSource, MlxtendSource
 from sparkling_mnist.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from h2o.estimators import H2ODeepLearningEstimator, H2OGradientBoostingEstimator
 
+from sparkling_mnist.config.h2o_params import check_parameters, estimator_parameters
 from sparkling_mnist.errors import H2OParameterError
-from sparkling_mnist.estimators import check_parameters, estimator_parameters
-from sparkling_mnist.evaluate import classification_summary, confusion_matrix
+from sparkling_mnist.evaluate.classification import classification_summary, confusion_matrix
 
 
 def test_real_parameters_pass_and_typos_are_named() -> None:

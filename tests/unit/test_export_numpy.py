@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sparkling_mnist.cli.export import add_export_parser, resolve_model_ref
 from sparkling_mnist.errors import ExportError
 from sparkling_mnist.export import (
     CategoricalInput,
@@ -27,7 +28,6 @@ from sparkling_mnist.export import (
     predict_labels,
 )
 from sparkling_mnist.export.check import AgreementCheck, ReferenceSample, check_agreement, max_abs_difference
-from sparkling_mnist.export.cli import add_export_parser, resolve_model_ref
 from sparkling_mnist.export.h2o_network import mojo_array, parse_mojo_info
 from sparkling_mnist.export.numpy_forward import layer_forward, one_hot_block, scale_inputs
 from sparkling_mnist.rundir import RunDir

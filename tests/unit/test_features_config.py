@@ -4,7 +4,7 @@ import pytest
 
 from sparkling_mnist.config import validate_config
 from sparkling_mnist.errors import ConfigError, H2OParameterError
-from sparkling_mnist.features import autoencoder_fingerprints, check_features_parameters
+from sparkling_mnist.features.stage import autoencoder_fingerprints, check_features_parameters
 
 
 def _features(**section: Any) -> Any:

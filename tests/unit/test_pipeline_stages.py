@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sparkling_mnist.cli import COMMANDS, build_parser
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.pipeline import STAGES, stage_fingerprints
+from sparkling_mnist.pipeline.fingerprints import stage_fingerprints
+from sparkling_mnist.pipeline.runner import STAGES
 
 
 def test_augment_fingerprint_follows_its_settings_the_seed_and_the_ingest() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sparkling_mnist.h2o_frames import expand_pixel_batch
+from sparkling_mnist.data.h2o_frames import expand_pixel_batch
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow, pixels_to_arrow
 from tests.sample_data import make_images
 

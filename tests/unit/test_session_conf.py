@@ -2,7 +2,7 @@ import pytest
 
 from sparkling_mnist.config import validate_config
 from sparkling_mnist.errors import ConfigError
-from sparkling_mnist.session import JAVA17_FLAGS, merge_java_options, resolve_spark_conf
+from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS, merge_java_options, resolve_spark_conf
 
 
 def test_local_defaults_bind_loopback_and_add_java_flags() -> None:

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sparkling_mnist import team_math
+from sparkling_mnist.evaluate.classification import multiclass_logloss
+from sparkling_mnist.team import cube as team_cube
 
 # 4 rows, 3 classes, 3 members. Labels: 0, 1, 2, 2.
 A = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
@@ -18,7 +19,7 @@ NAMES = ["a", "b", "c"]
 
 
 def cube() -> np.ndarray:
-    return team_math.probability_cube([A, B, C], NAMES)
+    return team_cube.probability_cube([A, B, C], NAMES)
 
 
 def test_cube_shape_and_member_order() -> None:
@@ -29,45 +30,45 @@ def test_cube_shape_and_member_order() -> None:
 
 def test_summed_prediction_and_mean_probabilities() -> None:
     # Sums per row: [1.5, 1.2, 0.3], [0.8, 1.9, 0.3], [1.0, 0.6, 1.4], [0.6, 0.7, 1.7]
-    np.testing.assert_array_equal(team_math.summed_prediction(cube()), [0, 1, 2, 2])
-    np.testing.assert_allclose(team_math.team_probabilities(cube())[2], [1.0 / 3, 0.2, 1.4 / 3])
+    np.testing.assert_array_equal(team_cube.summed_prediction(cube()), [0, 1, 2, 2])
+    np.testing.assert_allclose(team_cube.team_probabilities(cube())[2], [1.0 / 3, 0.2, 1.4 / 3])
 
 
 def test_vote_and_its_tie_break() -> None:
     # Member classes: row0 a0 b0 c1 -> 0; row1 a1 b0 c1 -> 1; row2 a0 b0(tie 0.4/0.4 -> 0) c2 -> 0;
     # row3 a2 b2 c1 -> 2.
-    np.testing.assert_array_equal(team_math.member_predictions(cube())[2], [0, 0, 2])
-    np.testing.assert_array_equal(team_math.vote_prediction(cube()), [0, 1, 0, 2])
+    np.testing.assert_array_equal(team_cube.member_predictions(cube())[2], [0, 0, 2])
+    np.testing.assert_array_equal(team_cube.vote_prediction(cube()), [0, 1, 0, 2])
     # Three members, three different classes: the summed probability decides.
-    tie = team_math.probability_cube(
+    tie = team_cube.probability_cube(
         [np.array([[0.5, 0.3, 0.2]]), np.array([[0.1, 0.5, 0.4]]), np.array([[0.0, 0.45, 0.55]])], NAMES
     )
-    assert team_math.vote_prediction(tie).tolist() == [1]  # sums 0.6, 1.25, 1.15
+    assert team_cube.vote_prediction(tie).tolist() == [1]  # sums 0.6, 1.25, 1.15
 
 
 def test_correctness_tables() -> None:
-    correct = team_math.correctness(cube(), LABELS)
+    correct = team_cube.correctness(cube(), LABELS)
     np.testing.assert_array_equal(
         correct, [[True, True, False], [True, False, True], [False, False, True], [True, True, False]]
     )
-    np.testing.assert_array_equal(team_math.correct_counts(correct), [2, 2, 1, 2])
-    assert team_math.correctness_table(correct) == {0: 0, 1: 1, 2: 3, 3: 0}
-    assert team_math.cumulative_table(correct) == {0: 0, 1: 1, 2: 4, 3: 4}
+    np.testing.assert_array_equal(team_cube.correct_counts(correct), [2, 2, 1, 2])
+    assert team_cube.correctness_table(correct) == {0: 0, 1: 1, 2: 3, 3: 0}
+    assert team_cube.cumulative_table(correct) == {0: 0, 1: 1, 2: 4, 3: 4}
 
 
 def test_low_confidence_and_logloss() -> None:
     # Top mean probabilities: 0.5, 0.6333, 0.4667, 0.5667.
-    np.testing.assert_array_equal(team_math.low_confidence(cube(), 0.48), [False, False, True, False])
-    np.testing.assert_array_equal(team_math.low_confidence(cube(), 0.6), [True, False, True, True])
+    np.testing.assert_array_equal(team_cube.low_confidence(cube(), 0.48), [False, False, True, False])
+    np.testing.assert_array_equal(team_cube.low_confidence(cube(), 0.6), [True, False, True, True])
     expected = -(math.log(0.7) + math.log(0.8) + math.log(0.2) + math.log(0.6)) / 4
-    assert team_math.multiclass_logloss(A, LABELS) == pytest.approx(expected)
-    assert team_math.multiclass_logloss(np.array([[1.0, 0.0]]), np.array([1])) == pytest.approx(-math.log(1e-15))
+    assert multiclass_logloss(A, LABELS) == pytest.approx(expected)
+    assert multiclass_logloss(np.array([[1.0, 0.0]]), np.array([1])) == pytest.approx(-math.log(1e-15))
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        team_math.low_confidence(cube(), 0.0)
+        team_cube.low_confidence(cube(), 0.0)
 
 
 def test_team_summary_is_consistent() -> None:
-    summary = team_math.team_summary(cube(), LABELS, NAMES, threshold=0.48)
+    summary = team_cube.team_summary(cube(), LABELS, NAMES, threshold=0.48)
     assert summary["members"]["a"]["error"] == pytest.approx(0.25)  # a misses row 2
     assert summary["members"]["c"]["error"] == pytest.approx(0.5)
     assert summary["team"] == {"error": 0.0, "errors": 0, "logloss": pytest.approx(summary["team"]["logloss"])}
@@ -78,12 +79,12 @@ def test_team_summary_is_consistent() -> None:
 
 def test_rank_members() -> None:
     scores = {"a": 0.2, "b": 0.1, "c": 0.2, "d": 0.3}
-    assert team_math.rank_members(scores, 3) == ["b", "a", "c"]
-    assert team_math.rank_members(scores, 1, lower_is_better=False) == ["d"]
+    assert team_cube.rank_members(scores, 3) == ["b", "a", "c"]
+    assert team_cube.rank_members(scores, 1, lower_is_better=False) == ["d"]
     with pytest.raises(ValueError, match="cannot keep 5 of 4 members"):
-        team_math.rank_members(scores, 5)
+        team_cube.rank_members(scores, 5)
     with pytest.raises(ValueError, match="cannot keep 0 of 4"):
-        team_math.rank_members(scores, 0)
+        team_cube.rank_members(scores, 0)
 
 
 @pytest.mark.parametrize(
@@ -99,22 +100,22 @@ def test_rank_members() -> None:
 )
 def test_cube_errors_name_the_member(members: list[np.ndarray], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        team_math.probability_cube(members, NAMES[: len(members)])
+        team_cube.probability_cube(members, NAMES[: len(members)])
 
 
 def test_label_errors() -> None:
     with pytest.raises(ValueError, match="label 3 is not one of the 3 classes"):
-        team_math.correctness(cube(), np.array([0, 1, 2, 3]))
+        team_cube.correctness(cube(), np.array([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="3 labels for a cube of 4 rows"):
-        team_math.correctness(cube(), np.array([0, 1, 2]))
+        team_cube.correctness(cube(), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="1-D integer"):
-        team_math.correctness(cube(), np.array([0.0, 1.0, 2.0, 2.0]))
+        team_cube.correctness(cube(), np.array([0.0, 1.0, 2.0, 2.0]))
     with pytest.raises(ValueError, match="2 names for 3 members"):
-        team_math.probability_cube([A, B, C], ["a", "b"])
+        team_cube.probability_cube([A, B, C], ["a", "b"])
 
 
 def test_rows_without_probabilities_become_uniform() -> None:
-    filled, count = team_math.fill_empty_rows(np.array([[0.0, 0.0, 0.0], [0.2, 0.3, 0.5]]))
+    filled, count = team_cube.fill_empty_rows(np.array([[0.0, 0.0, 0.0], [0.2, 0.3, 0.5]]))
     assert count == 1
     np.testing.assert_allclose(filled, [[1 / 3, 1 / 3, 1 / 3], [0.2, 0.3, 0.5]])
-    team_math.probability_cube([filled], ["drf"])  # now a valid member
+    team_cube.probability_cube([filled], ["drf"])  # now a valid member

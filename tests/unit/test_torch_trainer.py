@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sparkling_mnist.augment_arrow import augmented_ids
+from sparkling_mnist.augment.arrow import augmented_ids
+from sparkling_mnist.augment.selection import RowSelection, augmented_mask
 from sparkling_mnist.torch_trainer import ParquetPart, TrainingData
 from sparkling_mnist.torch_trainer.data import files_for_rank, load_rows
 from sparkling_mnist.torch_trainer.loop import TorchJob, TorchOptions, TorchResult, layer_outputs, train_network
@@ -26,7 +27,6 @@ from sparkling_mnist.torch_trainer.plan import (
     layer_names,
     network_plan,
 )
-from sparkling_mnist.training_rows import RowSelection, augmented_mask
 
 
 def test_plan_reads_the_function_from_h2o_parameters() -> None:
@@ -266,7 +266,7 @@ def test_the_manifest_says_who_trained_each_network() -> None:
 def test_config_resolves_trainers_and_refuses_what_torch_cannot_train() -> None:
     from sparkling_mnist.config import validate_config
     from sparkling_mnist.errors import ConfigError
-    from sparkling_mnist.members import check_team_parameters
+    from sparkling_mnist.team.members import check_team_parameters
 
     cfg = validate_config(
         {

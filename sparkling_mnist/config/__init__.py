@@ -1,0 +1,38 @@
+"""The job configuration: settings models (`settings`), the recipe's defaults
+(`recipe`), YAML and `--set` loading with messages that name the key (`loading`), and
+the check of H2O parameter names against the estimators (`h2o_params`).
+
+The names most code needs are importable from here: `load_config`, `JobConfig` and the
+section models.
+"""
+
+from sparkling_mnist.config.loading import apply_overrides, load_config, parse_override, validate_config
+from sparkling_mnist.config.settings import (
+    AugmentSettings,
+    AutoencoderSpec,
+    BaselineSettings,
+    FeaturesSettings,
+    JobConfig,
+    MemberSpec,
+    StoreSettings,
+    TeamSettings,
+    TorchSettings,
+    TrainingRowsSettings,
+)
+
+__all__ = [
+    "AugmentSettings",
+    "AutoencoderSpec",
+    "BaselineSettings",
+    "FeaturesSettings",
+    "JobConfig",
+    "MemberSpec",
+    "StoreSettings",
+    "TeamSettings",
+    "TorchSettings",
+    "TrainingRowsSettings",
+    "apply_overrides",
+    "load_config",
+    "parse_override",
+    "validate_config",
+]

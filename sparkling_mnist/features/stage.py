@@ -1,0 +1,292 @@
+"""The features stage: train the autoencoders in dependency order (reusing finished
+ones), take their hidden layers for every split, join them into one feature table.
+
+AE200, AE32 and AE768 read the pixels; AE128 reads AE768's features; the recipe joins
+AE200 + AE32 + AE128 into 360 columns. Each autoencoder is keyed by a fingerprint of
+its spec, the specs it stacks on and the training data, and saved under
+`models/<name>_<fingerprint>`: a rerun reloads what is finished and retrains only what
+changed and what depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from sparkling_mnist.config.settings import AutoencoderSpec, FeaturesSettings
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.h2o_frames import images_to_h2o
+from sparkling_mnist.errors import InputDataError
+from sparkling_mnist.evaluate.charts import score_history_chart
+from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink
+from sparkling_mnist.features.augmented import write_augmented_features
+from sparkling_mnist.features.autoencoders import (
+    AutoencoderInputs,
+    check_autoencoder_parameters,
+    deep_features,
+    feature_columns,
+    nonconstant_columns,
+    score_history,
+    train_autoencoder,
+)
+from sparkling_mnist.features.torch_training import autoencoder_data, train_autoencoder_with_torch, trainer_history
+from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.models import load_model, save_model
+from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.torch_trainer import checked_plan, read_record, write_record
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+
+def autoencoder_fingerprints(features: FeaturesSettings, data_fingerprint: str) -> dict[str, str]:
+    """Fingerprint of each autoencoder: its spec, its input's fingerprint, the data's.
+
+    Pure; the specs come in dependency order (validated by the config).
+    """
+    result: dict[str, str] = {}
+    for spec in features.ordered():
+        upstream = data_fingerprint if spec.input == PIXELS_INPUT else result[spec.input]
+        text = json.dumps({"spec": spec.model_dump(mode="json"), "input": upstream}, sort_keys=True)
+        result[spec.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return result
+
+
+def check_features_parameters(features: FeaturesSettings) -> None:
+    """Check every autoencoder's H2O parameters before anything starts.
+
+    Raises:
+        H2OParameterError: naming `features.autoencoders[i].params.<name>`.
+    """
+    names = [spec.name for spec in features.autoencoders]
+    for spec in features.ordered():
+        where = f"features.autoencoders[{names.index(spec.name)}].params"
+        check_autoencoder_parameters(dict(spec.params), where)
+        if spec.trainer == "torch":
+            checked_plan({**spec.params, "hidden": [1]}, autoencoder=True, where=where, seed=0)
+
+
+def build_features(
+    settings: FeaturesSettings,
+    frames: RunFrames,
+    run: RunDir,
+    *,
+    seed: int,
+    data_fingerprint: str,
+    augmented: DataFrame | None = None,
+    train_on_augmented: bool = False,
+) -> dict[str, Any]:
+    """The features stage, top to bottom: train or reload every autoencoder in dependency
+    order, write the joined deep-feature table of every split, and the deep features of
+    the augmented rows.
+
+    Args:
+        settings: the `features` section.
+        frames: the run's H2O frames (the pixels of every split are read from it).
+        run: the run directory; writes `models/`, `data/features/`, `features/history/`.
+        seed: the run seed (torch-trained autoencoders).
+        data_fingerprint: fingerprint of the training data (ingest, augmentation).
+        augmented: the augmented rows; their deep features go to
+            `data/features_augmented` (numpy encoders on the executors, checked
+            against H2O's `deepfeatures` on a sample).
+        train_on_augmented: the autoencoders train on the augmented rows too.
+
+    Returns:
+        The stage summary: per autoencoder its id, hidden size, reuse, final mse;
+        the augmented rows' feature count and agreement with H2O.
+
+    Raises:
+        InputDataError: missing values in the pixels.
+        FeatureAgreementError: the numpy encoders differ from H2O beyond 1e-6.
+    """
+    pixels = _pixel_inputs(frames, augmented if train_on_augmented else None)
+    inputs: dict[str, AutoencoderInputs] = {PIXELS_INPUT: pixels}
+    fingerprints = autoencoder_fingerprints(settings, data_fingerprint)
+    summary: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    for spec in settings.ordered():
+        source = inputs[spec.input]
+        hidden = _hidden_size(spec, source)
+        model_id = f"{spec.name}_{fingerprints[spec.name]}"
+        links = [ChainLink(name, summary[name]["input"], summary[name]["hidden"]) for name in summary]
+        model, record, reused = _train_or_reuse(
+            spec,
+            hidden,
+            model_id,
+            source,
+            run,
+            links=links,
+            models=models,
+            seed=seed,
+            spark=frames.spark,
+            extra_rows=train_on_augmented and augmented is not None,
+        )
+        models[spec.name] = model
+        history = trainer_history(record) if record is not None else score_history(model)
+        _write_history(run, spec.name, history)
+        inputs[spec.name] = _features_of(model, spec.name, hidden, source)
+        summary[spec.name] = _autoencoder_summary(
+            spec, model_id, source, hidden, reused=reused, history=history, record=record
+        )
+    used = settings.used()
+    for split in SPLITS:
+        write_feature_table(frames, run, split, [inputs[name].frames[split] for name in used], settings.passthrough)
+    result: dict[str, Any] = {
+        "autoencoders": summary,
+        "used": used,
+        "feature_columns": sum(summary[name]["hidden"] for name in used),
+        "passthrough": list(settings.passthrough),
+    }
+    if augmented is not None:
+        links = [ChainLink(spec.name, spec.input, summary[spec.name]["hidden"]) for spec in settings.ordered()]
+        result["augmented"] = write_augmented_features(
+            run, augmented, links, models, used=used, passthrough=list(settings.passthrough)
+        )
+    return result
+
+
+def _pixel_inputs(frames: RunFrames, extra: DataFrame | None) -> AutoencoderInputs:
+    """The pixels of every split, checked for missing values, and the rows the pixel
+    autoencoders fit on: the train split, plus the augmented rows when given."""
+    pixel_frames = {split: frames.pixels(split) for split in SPLITS}
+    for split, frame in pixel_frames.items():
+        _ensure_no_missing(frame, list(PIXEL_COLUMNS), split)
+    fit = pixel_frames["train"]
+    if extra is not None:
+        rows = images_to_h2o(frames.hc, extra, "features_train_augmented")
+        fit = fit.rbind(rows[fit.columns])
+    return AutoencoderInputs(list(PIXEL_COLUMNS), {"fit": fit, **pixel_frames})
+
+
+def _train_or_reuse(
+    spec: AutoencoderSpec,
+    hidden: int,
+    model_id: str,
+    source: AutoencoderInputs,
+    run: RunDir,
+    *,
+    links: list[ChainLink],
+    models: dict[str, Any],
+    seed: int,
+    spark: Any,
+    extra_rows: bool,
+) -> tuple[Any, dict[str, Any] | None, bool]:
+    """One autoencoder: reloaded when its file exists, else trained by H2O or by torch
+    and saved. Returns the model, the torch trainer's record (None for H2O) and whether
+    it was reused."""
+    path = run.models / model_id
+    if path.is_file():
+        log.info("autoencoder %s: reusing %s", spec.name, path)
+        return load_model(path), read_record(run.models, model_id), True
+    record: dict[str, Any] | None = None
+    if spec.trainer == "torch":
+        data = autoencoder_data(run, spec, links, models, extra_rows=extra_rows)
+        model, record = train_autoencoder_with_torch(
+            spec, hidden, model_id=model_id, source=source, data=data, spark=spark, seed=seed
+        )
+        write_record(run.models, model_id, record)
+    else:
+        model = train_autoencoder(
+            model_id,
+            hidden,
+            params=dict(spec.params),
+            x=source.columns,
+            training_frame=source.frames["fit"],
+            validation_frame=source.frames["valid"],
+        )
+    save_model(model, run.models)
+    return model, record, False
+
+
+def _features_of(model: Any, name: str, hidden: int, source: AutoencoderInputs) -> AutoencoderInputs:
+    """The autoencoder's hidden layer over every frame of its input (the next one's input)."""
+    features: dict[str, Any] = {}
+    for key, frame in source.frames.items():
+        if key == "fit" and frame is source.frames["train"]:
+            continue  # no extra training rows: the fit frame is the train split
+        features[key] = deep_features(model, frame, name, hidden)
+    features.setdefault("fit", features["train"])
+    return AutoencoderInputs(feature_columns(name, hidden), features)
+
+
+def _autoencoder_summary(
+    spec: AutoencoderSpec,
+    model_id: str,
+    source: AutoencoderInputs,
+    hidden: int,
+    *,
+    reused: bool,
+    history: Any,
+    record: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "model_id": model_id,
+        "input": spec.input,
+        "inputs": len(source.columns),
+        "hidden": hidden,
+        "reused": reused,
+        "training_mse": float(history["training_mse"].iloc[-1]),
+        "validation_mse": float(history["validation_mse"].iloc[-1]),
+        "epochs": float(history["epochs"].iloc[-1]),
+        "trainer": "torch" if record is not None else "h2o",
+        **({"torch": {key: value for key, value in record.items() if key != "history"}} if record else {}),
+    }
+
+
+def write_feature_table(
+    frames: RunFrames, run: RunDir, split: str, features: list[Any], passthrough: list[str]
+) -> None:
+    """One split's feature table (id, label, passthrough pixels, the used autoencoders'
+    features) as Parquet, with the image schema's column types."""
+    from pyspark.sql.functions import col
+
+    started = time.monotonic()
+    joined = frames.pixels(split)[["id", "label", *passthrough]]
+    for frame in features:
+        joined = joined.cbind(frame)
+    # Back to the image schema's types: H2O gives the factor label as a string.
+    out = (
+        frames.hc.asSparkFrame(joined)
+        .withColumn("id", col("id").cast("long"))
+        .withColumn("label", col("label").cast("int"))
+    )
+    out.write.mode("overwrite").parquet(str(run.features_split(split)))
+    log.info(
+        "features: %s split, %d rows x %d feature columns written in %.1f s",
+        split,
+        joined.nrows,
+        joined.ncols - 2 - len(passthrough),
+        time.monotonic() - started,
+    )
+
+
+def feature_names(settings: FeaturesSettings, summary: dict[str, Any]) -> list[str]:
+    """The feature table's feature columns, in order, from the stage's summary."""
+    return [column for name in settings.used() for column in feature_columns(name, summary[name]["hidden"])]
+
+
+def _ensure_no_missing(frame: Any, columns: list[str], split: str) -> None:
+    missing = sum(int(n) for n in frame[columns].nacnt())
+    if missing:
+        raise InputDataError(f"{split} split: {missing} missing values in the autoencoder inputs (expected none)")
+
+
+def _hidden_size(spec: AutoencoderSpec, source: AutoencoderInputs) -> int:
+    """An explicit size, or the number of non-constant input columns in the training data."""
+    if isinstance(spec.hidden, int):
+        return spec.hidden
+    count = len(nonconstant_columns(source.frames["fit"], source.columns))
+    log.info("autoencoder %s: %d non-constant input columns of %d", spec.name, count, len(source.columns))
+    return count
+
+
+def _write_history(run: RunDir, name: str, history: Any) -> None:
+    folder = run.root / "features" / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    history.to_csv(folder / f"{name}.csv", index=False)
+    score_history_chart(history, f"{name}: reconstruction MSE per epoch", folder / f"{name}.png")

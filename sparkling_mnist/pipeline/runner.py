@@ -1,0 +1,291 @@
+"""The stages of a run, wired together; each is skipped when it already finished
+from the same inputs (its fingerprint), so a rerun resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sparkling_mnist.augment.stage import run_augment
+from sparkling_mnist.baseline.classifier import train_baseline
+from sparkling_mnist.baseline.features_classifier import compare_with_baseline, train_features_classifier
+from sparkling_mnist.config.settings import JobConfig
+from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.ingest import run_ingest
+from sparkling_mnist.errors import StageError, StoreError
+from sparkling_mnist.evaluate.report import comparison_rows, write_report
+from sparkling_mnist.features.stage import build_features, check_features_parameters, feature_names
+from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augmented_rows
+from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.runtime.models import save_model
+from sparkling_mnist.runtime.session import SparkH2OSession
+from sparkling_mnist.store import open_store
+from sparkling_mnist.store.run import save_run
+from sparkling_mnist.team.members import check_team_parameters
+from sparkling_mnist.team.stage import TeamInputs, build_team
+
+log = logging.getLogger(__name__)
+
+STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "store", "report")
+
+
+@dataclass
+class StageRunner:
+    """Runs stages in order, skipping finished ones, timing and recording each."""
+
+    cfg: JobConfig
+    session: SparkH2OSession
+    run: RunDir
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        self.fingerprints = stage_fingerprints(self.cfg)
+        self._frames: RunFrames | None = None
+
+    @property
+    def frames(self) -> RunFrames:
+        """The run's H2O frames, shared by every stage of this session."""
+        if self._frames is None:
+            self._frames = RunFrames(self.session.spark, self.session.h2o, self.run)
+        return self._frames
+
+    def _feature_names(self) -> list[str]:
+        """The feature table's feature columns, from the features stage's summary."""
+        return feature_names(self.cfg.features, self.run.read_metrics()["features"]["autoencoders"])
+
+    def _stage(self, name: str, work: Callable[[], dict[str, Any]]) -> None:
+        fingerprint = self.fingerprints[name]
+        if not self.force and self.run.stage_done(name, fingerprint):
+            log.info("stage %s: already done from the same inputs (%s), skipped", name, fingerprint)
+            return
+        self.run.clear_stage(name)
+        log.info("stage %s: starting", name)
+        started = time.monotonic()
+        try:
+            summary = work()
+        except (KeyboardInterrupt, Exception) as exc:
+            if self.session.lost is None and self.session.confirm_lost() is None:
+                raise
+            raise StageError(
+                f"stage {name} stopped: {self.session.lost}. Finished stages and models are kept in "
+                f"{self.run.root}: rerun the same command on a healthy cluster to resume from here"
+            ) from exc
+        seconds = time.monotonic() - started
+        self.run.mark_stage(name, fingerprint, seconds, summary)
+        log.info("stage %s: done in %.1f s", name, seconds)
+
+    def ingest(self) -> None:
+        """Source files -> images and rejects Parquet."""
+
+        def work() -> dict[str, Any]:
+            cfg = self.cfg
+            counts = run_ingest(cfg.source, cfg.split, cfg.ingest, self.session.spark, self.run, seed=cfg.run.seed)
+            return {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
+
+        self._stage("ingest", work)
+
+    def _require(self, stage: str) -> None:
+        if not self.run.stage_done(stage, self.fingerprints[stage]):
+            raise StageError(
+                f"stage {stage!r} has not finished for this config in {self.run.root}: "
+                f"run `sparkling-mnist {stage}` (or `run`) with the same config first"
+            )
+
+    def augment(self) -> None:
+        """The train split -> augmented rows (Parquet), the effect grid and sharpen histograms."""
+
+        def work() -> dict[str, Any]:
+            self._require("ingest")
+            if not self.cfg.augment.enabled:
+                log.info("stage augment: augment.enabled is false, running it because it was asked for by name")
+            settings = self.cfg.augment
+            counts = run_augment(
+                settings.plan(self.cfg.run.seed),
+                self.session.spark,
+                self.run,
+                partitions=settings.partitions,
+                rows_per_batch=settings.rows_per_batch,
+            )
+            return {
+                "rows_in": counts.rows_in,
+                "rows_out": counts.rows_out,
+                "seconds": counts.seconds,
+                "rows_per_s": counts.rows_per_s,
+            }
+
+        self._stage("augment", work)
+
+    def baseline(self) -> None:
+        """The raw-pixel deep-learning classifier; its metrics go to metrics.json."""
+
+        def work() -> dict[str, Any]:
+            self._require("ingest")
+            if self.cfg.baseline.rows.augmented:
+                self._require("augment")
+            model_id = f"baseline_dl_{self.fingerprints['baseline']}"
+            metrics = train_baseline(self.cfg.baseline, self.frames, seed=self.cfg.run.seed, model_id=model_id)
+            save_model(self.session.h2o_model(model_id), self.run.models)
+            self.run.update_metrics("baseline", metrics)
+            return {"model_id": model_id, "test_error": metrics["test"]["error"]}
+
+        self._stage("baseline", work)
+
+    def features(self) -> None:
+        """Autoencoders (trained or reused) and the joined deep-feature table per split."""
+
+        def work() -> dict[str, Any]:
+            self._require("ingest")
+            augmented = None
+            if self.cfg.augment.enabled:
+                self._require("augment")
+                augmented = self.session.spark.read.parquet(str(self.run.augmented))
+            self.frames.forget_features()
+            summary = build_features(
+                self.cfg.features,
+                self.frames,
+                self.run,
+                seed=self.cfg.run.seed,
+                data_fingerprint=self.fingerprints["features_data"],
+                augmented=augmented,
+                train_on_augmented=uses_augmented_rows(self.cfg),
+            )
+            self.run.update_metrics("features", summary)
+            return summary
+
+        self._stage("features", work)
+
+    def features_classifier(self) -> None:
+        """The baseline's classifier on the features: the recipe's claim, measured."""
+
+        def work() -> dict[str, Any]:
+            self._require("features")
+            model_id = f"features_dl_{self.fingerprints['features_classifier']}"
+            metrics = train_features_classifier(
+                self.cfg.baseline,
+                self.frames,
+                seed=self.cfg.run.seed,
+                model_id=model_id,
+                feature_names=self._feature_names(),
+            )
+            save_model(self.session.h2o_model(model_id), self.run.models)
+            self.run.update_metrics("features_classifier", metrics)
+            baseline = self.run.read_metrics().get("baseline")
+            if baseline is not None:
+                comparison = compare_with_baseline(baseline, metrics)
+                self.run.update_metrics("feature_vs_raw", comparison)
+                log.info(
+                    "feature vs raw: test error %.4f on features, %.4f on raw pixels",
+                    comparison["features_test_error"],
+                    comparison["raw_pixels_test_error"],
+                )
+            return {"model_id": model_id, "test_error": metrics["test"]["error"]}
+
+        self._stage("features_classifier", work)
+
+    def team(self) -> None:
+        """Members on the features, the best kept, summed probabilities, tables and plots."""
+
+        def work() -> dict[str, Any]:
+            self._require("features")
+            if self.cfg.augment.enabled:
+                self._require("augment")
+            inputs = TeamInputs(
+                feature_names=self._feature_names(),
+                passthrough=list(self.cfg.features.passthrough),
+                features_fingerprint=self.fingerprints["features"],
+                pixels_fingerprint=self.fingerprints["ingest"],
+                augment_fingerprint=self.fingerprints["augment"],
+            )
+            section = build_team(self.cfg.team, self.frames, self.run, inputs, seed=self.cfg.run.seed)
+            self.run.update_metrics("team", section)
+            comparison = comparison_rows(self.run.read_metrics())
+            self.run.update_metrics("comparison", comparison)
+            for row in comparison:
+                log.info(
+                    "comparison: %-36s rows %s + %s, train error %s / augmented %s, valid %.4f, test %.4f",
+                    row["model"],
+                    row["rows_originals"] if row["rows_originals"] is not None else "-",
+                    row["rows_augmented"] if row["rows_augmented"] is not None else "-",
+                    _error_text(row["train_error"]),
+                    _error_text(row["augmented_error"]),
+                    row["valid_error"],
+                    row["test_error"],
+                )
+            return {"kept": section["kept"], "test_error": section["test"]["team"]["error"]}
+
+        self._stage("team", work)
+
+    def store(self) -> None:
+        """Every model of the run saved to the model store, with its manifest (written last)."""
+
+        def work() -> dict[str, Any]:
+            uri = self.cfg.store.uri or ""
+            store = open_store(self.cfg.store, self.session.spark if uri.startswith("hdfs://") else None)
+            report = save_run(store, self.session, self.run, self.cfg.store_run_id())
+            if not report.ok:
+                listing = "; ".join(f"{model}: {reason}" for model, reason in report.failed.items())
+                raise StoreError(
+                    f"{len(report.failed)} model(s) not saved to {report.manifest_path} ({listing}); the manifest "
+                    "marks them failed: fix the cause and run `sparkling-mnist models save-all` again"
+                )
+            return {"run_id": report.run_id, "manifest": report.manifest_path, "saved": len(report.saved)}
+
+        self._stage("store", work)
+
+    def report(self) -> None:
+        """report.html: every table and plot of the run in one self-contained file."""
+        path = write_report(self.run, self.cfg)
+        log.info("report: %s", path)
+
+    def all(self) -> None:
+        """Every stage the config enables, in order."""
+        self.ingest()
+        if self.cfg.augment.enabled:
+            self.augment()
+        if self.cfg.baseline.enabled:
+            self.baseline()
+        if self.cfg.features.enabled:
+            self.features()
+            if self.cfg.features.compare:
+                self.features_classifier()
+            if self.cfg.team.enabled:
+                self.team()
+        if self.cfg.store.uri:
+            self.store()
+        self.report()
+
+
+def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:
+    """Keep the validated config beside the results, as JSON."""
+    write_json_atomic(run.root / "config.json", cfg.model_dump(mode="json"))
+
+
+def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], force: bool = False) -> RunDir:
+    """Run the named stages ("all" for every enabled one) in one Spark+H2O session.
+
+    Returns:
+        The run directory.
+    """
+    # H2O parameter names, before anything starts
+    if cfg.features.enabled or "features" in stages:
+        check_features_parameters(cfg.features)
+    if cfg.team.enabled or "team" in stages:
+        check_team_parameters(cfg.team, cfg.run.seed)
+    run = RunDir.at(cfg.run.dir)
+    run.root.mkdir(parents=True, exist_ok=True)
+    save_resolved_config(cfg, run)
+    with SparkH2OSession(cfg, cli_conf) as session:
+        runner = StageRunner(cfg, session, run, force=force)
+        for stage in stages:
+            getattr(runner, stage)()
+    if run.metrics.is_file():
+        log.info("metrics: %s", run.metrics)
+    return run
+
+
+def _error_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,3 @@
+"""Scoring new images through a stored run: the plan read from the manifest (`plan`),
+two engines, H2O or Spark without H2O (`engines`), and the `score` job (`job`).
+"""

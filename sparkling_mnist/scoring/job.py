@@ -1,0 +1,56 @@
+"""The `score` job: new raw images (any ingest format, the config's `source`) through a
+stored run's autoencoders and team, predictions written as Parquet.
+
+    sparkling-mnist score --config conf/local.yaml --run-id local --engine spark \\
+        --set source.format=idx --set source.train.images=new-images.gz ... --out preds.parquet
+
+The images are validated exactly as `ingest` validates them (rejected rows are kept
+with reasons under `<out>.input/data/rejects`); every accepted row is scored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from sparkling_mnist.config.settings import JobConfig
+from sparkling_mnist.data.ingest import run_ingest
+from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.runtime.session import SparkH2OSession
+from sparkling_mnist.scoring.engines import score_images
+from sparkling_mnist.scoring.plan import ScoringPlan
+from sparkling_mnist.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, str]) -> Path:
+    """Ingest the config's source, score it with the stored run `cfg.store_run_id()`,
+    write the predictions to `out` (Parquet). The `spark` engine starts no H2O.
+
+    Raises:
+        ConfigError: no store configured.
+        StoreError: the stored run is incomplete or cannot be scored.
+        InputDataError, RejectThresholdError: the new images cannot be read.
+    """
+    store = open_store(cfg.store) if not (cfg.store.uri or "").startswith("hdfs://") else None
+    inputs = RunDir.at(out.with_name(out.name + ".input"))
+    with SparkH2OSession(cfg, cli_conf) as session:
+        store = store or open_store(cfg.store, session.spark)
+        plan = ScoringPlan.from_manifest(store.manifest(cfg.store_run_id()))
+        counts = run_ingest(cfg.source, cfg.split, cfg.ingest, session.spark, inputs, seed=cfg.run.seed)
+        log.info(
+            "score: %d images read, %d accepted, %d rejected (kept in %s)",
+            counts.read,
+            counts.accepted,
+            counts.rejected,
+            inputs.rejects,
+        )
+        images = session.spark.read.parquet(str(inputs.images)).select("id", "label", "pixels")
+        hc = session.h2o if engine == "h2o" else None
+        result = score_images(plan, store, images, engine=engine, hc=hc)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_parquet(out, index=False)
+    log.info("score: %d predictions (%d low-confidence) -> %s", len(result), int(result["low_confidence"].sum()), out)
+    return out

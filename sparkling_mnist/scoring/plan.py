@@ -1,0 +1,101 @@
+"""What scoring a stored run needs, read from its manifest's lineage: the autoencoders in
+dependency order, the feature columns, the team's members, the classes; and how the
+members' probabilities become the team's predictions. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sparkling_mnist.errors import StoreError
+from sparkling_mnist.team.cube import fill_empty_rows, prediction_table, probability_cube
+
+
+@dataclass(frozen=True)
+class Autoencoder:
+    """One autoencoder of the chain: name, stored model id, input ('pixels' or a name)."""
+
+    name: str
+    model_id: str
+    input: str
+    hidden: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """One team member: name, stored model id, input kind."""
+
+    name: str
+    model_id: str
+    input: str
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What scoring a run needs, read from its manifest's lineage. Pure."""
+
+    run_id: str
+    autoencoders: tuple[Autoencoder, ...]  # dependency order
+    features: tuple[str, ...]
+    passthrough: tuple[str, ...]
+    members: tuple[Member, ...]  # the team only
+    classes: tuple[int, ...]
+    threshold: float
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> ScoringPlan:
+        """Read the plan.
+
+        Raises:
+            StoreError: the run has no team or no autoencoders in its lineage.
+        """
+        lineage = manifest["lineage"]
+        if not lineage.get("team") or not lineage.get("autoencoders"):
+            raise StoreError(f"run {manifest['run_id']}: the manifest has no team or no autoencoders to score with")
+        autoencoders = {
+            name: Autoencoder(name, ae["model_id"], ae["input"], int(ae["hidden"]))
+            for name, ae in lineage["autoencoders"].items()
+        }
+        ordered: list[Autoencoder] = []
+        while len(ordered) < len(autoencoders):
+            ready = [
+                ae
+                for ae in autoencoders.values()
+                if ae not in ordered and (ae.input == "pixels" or autoencoders[ae.input] in ordered)
+            ]
+            if not ready:
+                raise StoreError(f"run {manifest['run_id']}: the autoencoders' lineage has a cycle")
+            ordered.extend(ready)
+        members = tuple(
+            Member(name, lineage["members"][name]["model_id"], lineage["members"][name]["input"])
+            for name in lineage["team"]
+        )
+        return cls(
+            run_id=str(manifest["run_id"]),
+            autoencoders=tuple(ordered),
+            features=tuple(lineage["features"]),
+            passthrough=tuple(lineage.get("passthrough", [])),
+            members=members,
+            classes=tuple(int(c) for c in lineage["classes"]),
+            threshold=float(lineage.get("low_confidence_threshold") or 0.5),
+        )
+
+    def feature_columns(self) -> list[str]:
+        """The feature table's feature columns, in order."""
+        hidden = {ae.name: ae.hidden for ae in self.autoencoders}
+        return [f"{name}_{i}" for name in self.features for i in range(hidden[name])]
+
+
+def combine(
+    plan: ScoringPlan, ids: np.ndarray, labels: np.ndarray, probabilities: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """The team's predictions from each member's (rows, classes) probabilities, in the
+    team stage's columns (`team.cube.prediction_table`). Pure."""
+    names = [member.name for member in plan.members]
+    cube = probability_cube([fill_empty_rows(probabilities[name])[0] for name in names], names)
+    return prediction_table(ids, labels, cube, classes=plan.classes, names=names, threshold=plan.threshold)

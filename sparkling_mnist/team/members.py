@@ -1,0 +1,181 @@
+"""Team members: H2O classifiers (deep learning, DRF, GBM, GLM, naive Bayes) trained on
+the features, reloaded when finished, and their class probabilities as numpy arrays.
+
+A thin layer over the `h2o` API; what the team makes of the probabilities is pure
+numpy in `team_math`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparkling_mnist.augment.selection import RowSelection
+from sparkling_mnist.config.h2o_params import check_parameters, estimator_parameters
+from sparkling_mnist.config.settings import MemberSpec, TeamSettings
+from sparkling_mnist.data.frames import TrainingFrames
+from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
+from sparkling_mnist.evaluate.h2o_classifier import response_classes
+from sparkling_mnist.runtime.models import load_model, save_model
+from sparkling_mnist.torch_trainer import (
+    TorchRequest,
+    checked_plan,
+    read_record,
+    train_classifier_with_torch,
+    write_record,
+)
+
+log = logging.getLogger(__name__)
+
+ESTIMATORS = {
+    "deeplearning": "H2ODeepLearningEstimator",
+    "drf": "H2ORandomForestEstimator",
+    "gbm": "H2OGradientBoostingEstimator",
+    "glm": "H2OGeneralizedLinearEstimator",
+    "naivebayes": "H2ONaiveBayesEstimator",
+}
+# Filled in by the member stage when the algorithm takes them and the config does not.
+_DEFAULTS: dict[str, dict[str, Any]] = {"glm": {"family": "multinomial"}}
+
+
+def estimator_class(algorithm: str) -> type:
+    """The `h2o.estimators` class of a member algorithm."""
+    import h2o.estimators
+
+    cls: type = getattr(h2o.estimators, ESTIMATORS[algorithm])
+    return cls
+
+
+def member_parameters(spec: MemberSpec, where: str, seed: int) -> dict[str, Any]:
+    """The member's checked parameters, with the run seed and algorithm defaults filled in.
+
+    Raises:
+        H2OParameterError: a name that is not a parameter of the member's estimator.
+    """
+    cls = estimator_class(spec.algorithm)
+    params = {**_DEFAULTS.get(spec.algorithm, {}), **check_parameters(cls, spec.params, where)}
+    if "checkpoint" in params and spec.algorithm not in ("deeplearning", "drf", "gbm"):
+        raise H2OParameterError(f"{where}.checkpoint: {spec.algorithm} models cannot continue training")
+    if "seed" in _accepted(cls):
+        params.setdefault("seed", seed)
+    return params
+
+
+def _accepted(cls: type) -> set[str]:
+    return set(estimator_parameters(cls))
+
+
+def check_team_parameters(team: TeamSettings, seed: int) -> None:
+    """Check every member's H2O parameters before anything starts (and, for
+    `trainer: torch`, that torch can train them).
+
+    Raises:
+        H2OParameterError: naming `team.members[i].params.<name>`.
+        ConfigError: a parameter torch cannot reproduce, naming it.
+    """
+    for index, spec in enumerate(team.members):
+        where = f"team.members[{index}].params"
+        params = member_parameters(spec, where, seed)
+        if team.member_trainer(spec)[0] == "torch":
+            checked_plan(params, autoencoder=False, where=where, seed=seed)
+
+
+def member_fingerprint(spec: MemberSpec, params: Mapping[str, Any], inputs: str) -> str:
+    """A member's identity: its spec, resolved parameters and the fingerprint of its inputs."""
+    text = json.dumps({"spec": spec.model_dump(mode="json"), "params": params, "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Member:
+    """A trained (or reloaded) member, or the reason it failed."""
+
+    spec: MemberSpec
+    model_id: str
+    params: dict[str, Any]
+    x: list[str]
+    selection: RowSelection
+    model: Any = None
+    reused: bool = False
+    train_seconds: float = 0.0
+    failure: str | None = None
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+    empty_rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)
+    training_errors: dict[str, Any] = field(default_factory=dict)
+    torch: TorchRequest | None = None
+    trainer_record: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The member's name from the config."""
+        return self.spec.name
+
+
+def train_member(member: Member, training: TrainingFrames, valid: Any, models_dir: Path) -> None:
+    """Train `member` on `training`'s rows (validation on `valid`) and save it, or reload it
+    when a model of the same fingerprint was saved before.
+
+    Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
+    """
+    path = models_dir / member.model_id
+    if path.is_file():
+        member.model = load_model(path)
+        member.reused = True
+        member.trainer_record = read_record(models_dir, member.model_id)
+        log.info("member %s: reusing %s", member.name, path)
+        return
+    cls = estimator_class(member.spec.algorithm)
+    started = time.monotonic()
+    try:
+        if member.torch is not None:
+            model, member.trainer_record = train_classifier_with_torch(
+                member.torch, member.model_id, member.params, member.x, training=training, valid=valid
+            )
+        else:
+            model = cls(model_id=member.model_id, **member.params)
+            model.train(x=member.x, y="label", training_frame=training.fit, validation_frame=valid)
+    except TrainerAgreementError:
+        raise  # a wrong model, not a failed one: never built into a team
+    except Exception as exc:  # H2O raises its own error types for every training failure
+        member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+        log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
+        return
+    member.train_seconds = time.monotonic() - started
+    member.model = model
+    save_model(model, models_dir)
+    if member.trainer_record is not None:
+        write_record(models_dir, member.model_id, member.trainer_record)
+    log.info(
+        "member %s (%s): %d rows x %d inputs in %.1f s",
+        member.name,
+        member.spec.algorithm,
+        training.rows()["total"],
+        len(member.x),
+        member.train_seconds,
+    )
+
+
+def check_same_classes(members: Sequence[Member], expected: Sequence[str]) -> None:
+    """Every member must predict exactly the label's classes, or the cube is meaningless.
+
+    Raises:
+        TeamError: naming each member whose classes differ and how.
+    """
+    problems = []
+    for member in members:
+        classes = response_classes(member.model)
+        if sorted(classes, key=int) != sorted(expected, key=int):
+            missing = sorted(set(expected) - set(classes), key=int)
+            extra = sorted(set(classes) - set(expected), key=int)
+            problems.append(f"member {member.name}: classes differ from the label's (missing {missing}, extra {extra})")
+    if problems:
+        raise TeamError("; ".join(problems))

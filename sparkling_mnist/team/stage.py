@@ -1,0 +1,351 @@
+"""The team stage: train every member on its own input, rank them on the validation
+split, keep the best `keep`, combine them by summing class probabilities, and write
+the team's predictions, tables and plots.
+
+Members read the feature table (or the pixels); their probabilities are aligned to the
+feature table's row order by id, so members with different input frames still line up
+row by row in the probability cube.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparkling_mnist.config.settings import MemberSpec, TeamSettings
+from sparkling_mnist.data.frames import InputKind, RunFrames
+from sparkling_mnist.errors import TeamError
+from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss
+from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, predict_probabilities
+from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.runtime.models import load_model
+from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.team.cube import (
+    SplitCube,
+    align_to,
+    fill_empty_rows,
+    prediction_table,
+    probability_cube,
+    rank_members,
+    summed_prediction,
+    team_summary,
+)
+from sparkling_mnist.team.evaluation import evaluate_team
+from sparkling_mnist.team.members import Member, check_same_classes, member_fingerprint, member_parameters, train_member
+from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes, run_rows
+
+log = logging.getLogger(__name__)
+
+EVALUATED = ("valid", "test")
+TRAIN_AND_EVALUATED = ("train", *EVALUATED)
+"""The train split's originals are predicted too: the members' and the team's training error."""
+
+
+@dataclass(frozen=True)
+class TeamInputs:
+    """What the members can read: the feature columns and the fingerprints behind them."""
+
+    feature_names: list[str]
+    passthrough: list[str]
+    features_fingerprint: str
+    pixels_fingerprint: str
+    augment_fingerprint: str = ""
+
+
+def member_columns(spec: MemberSpec, inputs: TeamInputs) -> list[str]:
+    """The input columns of a member."""
+    if spec.input == "pixels":
+        return list(PIXEL_COLUMNS)
+    if spec.input == "features+passthrough":
+        return [*inputs.passthrough, *inputs.feature_names]
+    return list(inputs.feature_names)
+
+
+def member_kind(spec: MemberSpec) -> InputKind:
+    """Whether a member reads the pixels or the feature table."""
+    return "pixels" if spec.input == "pixels" else "features"
+
+
+def member_frames(spec: MemberSpec, frames: RunFrames) -> dict[str, Any]:
+    """The H2OFrame of each split a member reads (`train`: the split's originals)."""
+    return {split: frames.split(member_kind(spec), split) for split in SPLITS}
+
+
+def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[Member]:
+    """Resolve every member's parameters, inputs and model id (nothing trained yet).
+
+    A `checkpoint` naming an earlier member becomes that member's model id; one naming
+    a file is loaded and becomes its model's id.
+    """
+    members: list[Member] = []
+    by_name: dict[str, Member] = {}
+    for index, spec in enumerate(settings.members):
+        params = member_parameters(spec, f"team.members[{index}].params", seed)
+        selection = settings.member_rows(spec).selection(seed, spec.name)
+        upstream = inputs.pixels_fingerprint if spec.input == "pixels" else inputs.features_fingerprint
+        upstream += f"|rows:{selection.key}"
+        if selection.augmented:
+            upstream += f"|augment:{inputs.augment_fingerprint}"
+        trainer, torch_settings = settings.member_trainer(spec)
+        if trainer == "torch":
+            checked_plan(params, autoencoder=False, where=f"team.members[{index}].params", seed=seed)
+            upstream += f"|torch:{torch_settings.model_dump_json()}"
+        checkpoint = params.get("checkpoint")
+        if isinstance(checkpoint, str) and checkpoint in by_name:
+            params["checkpoint"] = by_name[checkpoint].model_id
+            upstream += by_name[checkpoint].model_id
+        elif isinstance(checkpoint, str):
+            upstream += checkpoint
+        fingerprint = member_fingerprint(spec, params, upstream)
+        member = Member(
+            spec=spec,
+            model_id=f"{spec.name}_{fingerprint}",
+            params=params,
+            x=member_columns(spec, inputs),
+            selection=selection,
+        )
+        members.append(member)
+        by_name[spec.name] = member
+    return members
+
+
+def _load_checkpoint(member: Member) -> None:
+    """A checkpoint given as a path: load that model so H2O can continue it."""
+    checkpoint = member.params.get("checkpoint")
+    if isinstance(checkpoint, str) and Path(checkpoint).is_file():
+        member.params["checkpoint"] = load_model(Path(checkpoint)).model_id
+
+
+def _frame_ids_labels(frame: Any) -> tuple[np.ndarray, np.ndarray]:
+    table = frame[["id", "label"]].as_data_frame(use_multi_thread=False)
+    return table["id"].to_numpy(np.int64), table["label"].astype(int).to_numpy(np.int64)
+
+
+def build_team(
+    settings: TeamSettings, frames: RunFrames, run: RunDir, inputs: TeamInputs, *, seed: int
+) -> dict[str, Any]:
+    """The team stage, top to bottom: train (or reload) the members, predict every split,
+    rank them on valid and keep the best, then record the team: metrics, predictions,
+    the probability cubes and the evaluation's plots.
+
+    Returns:
+        The `team` section of metrics.json.
+
+    Raises:
+        TeamError: members failed (and `team.allow_failed_members` is false, or all
+            failed), members disagree on the classes, or fewer members are left than kept.
+    """
+    members = plan_members(settings, inputs, seed)
+    trained = train_members(settings, members, frames, run, seed=seed)
+    reference, classes = predict_members(trained, frames)
+    scores = {
+        member.name: _member_score(member.probabilities["valid"], reference["valid"][1], settings.rank_by)
+        for member in trained
+    }
+    kept = rank_members(scores, settings.kept(), lower_is_better=True)
+    ranking = rank_members(scores, len(scores), lower_is_better=True)
+    log.info("team: ranked on valid %s %s, kept %s", settings.rank_by, ranking, kept)
+    team = [next(member for member in trained if member.name == name) for name in kept]
+    cubes = {
+        split: SplitCube(ids, labels, probability_cube([member.probabilities[split] for member in team], kept))
+        for split, (ids, labels) in reference.items()
+    }
+    section = record_team(settings, run, members, team, cubes, scores=scores, ranking=ranking, classes=classes)
+    section["evaluation"] = evaluate_team(settings, frames, run, cubes["test"], section["test"])
+    return section
+
+
+def train_members(
+    settings: TeamSettings, members: Sequence[Member], frames: RunFrames, run: RunDir, *, seed: int
+) -> list[Member]:
+    """Train (or reload) every member on its rows; the members that trained.
+
+    Raises:
+        TeamError: failures the settings do not allow (`allow_failed_members`, `keep`).
+    """
+    for member in members:
+        _load_checkpoint(member)
+        training = frames.training(member_kind(member.spec), member.selection)
+        member.rows = training.rows()
+        member.torch = _torch_request(settings, member, frames, training.originals, seed)
+        train_member(member, training, frames.split(member_kind(member.spec), "valid"), run.models)
+        if member.model is not None and training.augmented is not None:
+            member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
+    failed = {member.name: member.failure for member in members if member.failure}
+    trained = [member for member in members if not member.failure]
+    _check_failures(failed, trained, settings.allow_failed_members, settings.kept())
+    return trained
+
+
+def predict_members(
+    trained: Sequence[Member], frames: RunFrames
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Every member's class probabilities on train (originals), valid and test, aligned by
+    id to the feature table's rows (`member.probabilities`).
+
+    Returns:
+        The feature table's (ids, labels) per split, and the classes in label order.
+
+    Raises:
+        TeamError: members disagree with the label's classes, or an input misses rows.
+    """
+    reference = {split: _frame_ids_labels(frames.features(split)) for split in TRAIN_AND_EVALUATED}
+    classes = [str(level) for level in frames.features("train")["label"].levels()[0]]
+    check_same_classes(trained, classes)
+    ordered = sorted(classes, key=int)
+    for member in trained:
+        for split in TRAIN_AND_EVALUATED:
+            frame = member_frames(member.spec, frames)[split]
+            probabilities, empty = fill_empty_rows(predict_probabilities(member.model, frame, ordered))
+            if empty:
+                log.warning(
+                    "member %s: %d %s row(s) without any probability, counted as uniform", member.name, empty, split
+                )
+            member.empty_rows[split] = empty
+            if frame is not frames.features(split):
+                frame_ids = _frame_ids_labels(frame)[0]
+                if len(frame_ids) != len(reference[split][0]):
+                    raise TeamError(
+                        f"member {member.name}: {split} input has {len(frame_ids)} rows, "
+                        f"the feature table {len(reference[split][0])}"
+                    )
+                probabilities = probabilities[align_to(reference[split][0], frame_ids)]
+            member.probabilities[split] = probabilities
+    return reference, ordered
+
+
+def record_team(
+    settings: TeamSettings,
+    run: RunDir,
+    members: Sequence[Member],
+    team: Sequence[Member],
+    cubes: Mapping[str, SplitCube],
+    *,
+    scores: Mapping[str, float],
+    ranking: Sequence[str],
+    classes: Sequence[str],
+) -> dict[str, Any]:
+    """The team's metrics section; its predictions (Parquet) and probability cubes (npz)
+    of valid and test, and its member list, written under `team/` as outputs."""
+    kept = [member.name for member in team]
+    levels = [int(level) for level in classes]
+    section: dict[str, Any] = {
+        "members": {member.name: _member_record(member, cubes, scores, kept) for member in members},
+        "ranking": list(ranking),
+        "rank_by": settings.rank_by,
+        "kept": kept,
+        "failed": {member.name: member.failure for member in members if member.failure},
+        "classes": levels,
+        "low_confidence_threshold": settings.low_confidence,
+    }
+    run.team_dir.mkdir(parents=True, exist_ok=True)
+    for split in TRAIN_AND_EVALUATED:
+        split_cube = cubes[split]
+        summary = team_summary(split_cube.cube, split_cube.labels, kept, threshold=settings.low_confidence)
+        name = "team" if split in EVALUATED else "team train (originals)"
+        log.info(
+            "%s %s: summed error %.4f, vote error %.4f, best member %.4f (%d rows)",
+            name,
+            split,
+            summary["team"]["error"],
+            summary["vote"]["error"],
+            min(summary["members"][member]["error"] for member in kept),
+            len(split_cube.ids),
+        )
+        if split not in EVALUATED:
+            section[split] = summary
+            continue
+        summary["confusion"] = classification_summary(split_cube.labels, summed_prediction(split_cube.cube))[
+            "confusion"
+        ]
+        section[split] = summary
+        table = prediction_table(
+            split_cube.ids,
+            split_cube.labels,
+            split_cube.cube,
+            classes=levels,
+            names=kept,
+            threshold=settings.low_confidence,
+        )
+        table.to_parquet(run.team_predictions(split), index=False)
+        np.savez_compressed(
+            run.team_dir / f"cube_{split}.npz",
+            cube=split_cube.cube,
+            ids=split_cube.ids,
+            labels=split_cube.labels,
+            members=kept,
+        )
+    write_json_atomic(run.team_dir / "team.json", {"kept": kept, "members": [m.model_id for m in team]})
+    return section
+
+
+def _torch_request(
+    settings: TeamSettings, member: Member, frames: RunFrames, originals: Any, seed: int
+) -> TorchRequest | None:
+    """How a member trains with torch (`trainer: torch`), on its selection's rows
+    (`originals`: the train split's frame, whose label gives the classes)."""
+    trainer, torch_settings = settings.member_trainer(member.spec)
+    if trainer != "torch":
+        return None
+    index = [spec.name for spec in settings.members].index(member.name)
+    classes = label_classes(originals)
+    data = run_rows(frames.run, member_kind(member.spec), member.selection, member.x, classes)
+    return TorchRequest(torch_settings, data, frames.spark, seed, f"team.members[{index}].params")
+
+
+def _check_failures(failed: Mapping[str, str | None], trained: Sequence[Member], allowed: bool, keep: int) -> None:
+    if not failed:
+        return
+    listing = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+    if not allowed:
+        raise TeamError(f"{len(failed)} member(s) failed to train ({listing}); set team.allow_failed_members to go on")
+    if len(trained) < keep:
+        raise TeamError(
+            f"only {len(trained)} member(s) trained but team.keep is {keep} ({listing}); lower team.keep or fix them"
+        )
+    log.warning("team: building from the %d members that trained; failed: %s", len(trained), listing)
+
+
+def _member_score(probabilities: np.ndarray, labels: np.ndarray, rank_by: str) -> float:
+    if rank_by == "logloss":
+        return multiclass_logloss(probabilities, labels)
+    return float(np.mean(np.argmax(probabilities, axis=1) != labels))
+
+
+def _member_record(
+    member: Member,
+    cubes: Mapping[str, SplitCube],
+    scores: Mapping[str, float],
+    kept: Sequence[str],
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "model_id": member.model_id,
+        "algorithm": member.spec.algorithm,
+        "input": member.spec.input,
+        "inputs": len(member.x),
+        "params": member.params,
+        "reused": member.reused,
+        "train_seconds": round(member.train_seconds, 2),
+        "trainer": "torch" if member.trainer_record is not None else "h2o",
+        "rows": dict(member.rows),
+        "failure": member.failure,
+        "kept": member.name in kept,
+    }
+    if member.failure:
+        return record
+    record["rank_score"] = scores[member.name]
+    record["rows_without_probabilities"] = dict(member.empty_rows)
+    for split, split_cube in cubes.items():
+        probabilities = member.probabilities[split]
+        summary = classification_summary(split_cube.labels, np.argmax(probabilities, axis=1))
+        summary["logloss"] = multiclass_logloss(probabilities, split_cube.labels)
+        record[split] = summary
+    record.update(member.training_errors)
+    if member.trainer_record is not None:
+        record["torch"] = member.trainer_record
+    return record
