@@ -62,13 +62,8 @@ def evaluate_team(
     plot_correctness_table(cube_math.correctness_table(correct), run.plot("team_correctness.png"))
     nobody = np.flatnonzero(cube_math.correct_counts(correct) == 0)
     shown = nobody[: settings.gallery_max]
-    plot_gallery(
-        images_by_id(run, "test", ids[shown]),
-        labels[shown],
-        predicted[shown],
-        run.plot("team_gallery.png"),
-        title=f"test samples no member gets right (label -> team), {len(shown)} of {len(nobody)}",
-    )
+    title = f"test samples no member gets right (label -> team), {len(shown)} of {len(nobody)}"
+    _test_gallery(run, shown, (ids, labels, predicted), "team_gallery.png", title)
     confusion_matrix_chart(np.asarray(summary["confusion"]), "team, test", run.plot("team_confusion.png"))
     evaluation: dict[str, Any] = {"one_vs_rest": {str(c): v for c, v in per_class.items()}}
     anomaly = _anomaly_view(frames, run, ids, labels, predicted)
@@ -100,14 +95,21 @@ def _anomaly_view(
         title="anomaly score vs the team's mistakes (test)",
     )
     top = np.argsort(-errors, kind="stable")[:SCRUFFIEST_SHOWN]
-    plot_gallery(
-        images_by_id(run, "test", ids[top]),
-        labels[top],
-        predicted[top],
-        run.plot("scruffiest.png"),
-        title=f"highest {name} reconstruction error (label -> team)",
-    )
+    title = f"highest {name} reconstruction error (label -> team)"
+    _test_gallery(run, top, (ids, labels, predicted), "scruffiest.png", title)
     pd.DataFrame({"id": ids, "reconstruction_error": errors}).to_parquet(
         run.team_dir / "anomaly_test.parquet", index=False
     )
     return {"autoencoder": name, "positives": "test rows the team gets wrong", **summary}
+
+
+def _test_gallery(
+    run: RunDir,
+    rows: np.ndarray,
+    test: tuple[np.ndarray, np.ndarray, np.ndarray],
+    name: str,
+    title: str,
+) -> None:
+    """The test images of `rows` (`test`: ids, labels, the team's classes), as `plots/<name>`."""
+    ids, labels, predicted = test
+    plot_gallery(images_by_id(run, "test", ids[rows]), labels[rows], predicted[rows], run.plot(name), title=title)
