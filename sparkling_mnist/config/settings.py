@@ -42,6 +42,19 @@ from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.store_location import StoreLocation, check_run_id
 
 
+def _check_names(names: list[str], key: str) -> None:
+    """At least one name, and no name twice.
+
+    Raises:
+        ValueError: naming `key` and the repeated names.
+    """
+    if not names:
+        raise ValueError(f"{key}: at least one is needed")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{key}: names must be unique, repeated: {repeated}")
+
+
 class _Section(BaseModel):
     """Base of every config section: frozen, and unknown keys are errors."""
 
@@ -393,11 +406,7 @@ class FeaturesSettings(_Section):
     @model_validator(mode="after")
     def _graph_is_sound(self) -> FeaturesSettings:
         names = [spec.name for spec in self.autoencoders]
-        if not names:
-            raise ValueError("autoencoders: at least one is needed")
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"autoencoders: names must be unique, repeated: {duplicates}")
+        _check_names(names, "autoencoders")
         for index, spec in enumerate(self.autoencoders):
             if spec.input != "pixels" and spec.input not in names:
                 raise ValueError(
@@ -496,11 +505,7 @@ class TeamSettings(_Section):
     @model_validator(mode="after")
     def _members_are_sound(self) -> TeamSettings:
         names = [member.name for member in self.members]
-        if not names:
-            raise ValueError("members: at least one is needed")
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"members: names must be unique, repeated: {repeated}")
+        _check_names(names, "members")
         if self.keep is not None and self.keep > len(names):
             raise ValueError(f"keep: {self.keep} is more than the {len(names)} members ({', '.join(names)})")
         for index, member in enumerate(self.members):

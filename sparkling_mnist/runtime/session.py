@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.errors import ConfigError
+from sparkling_mnist.runtime.models import model_in_cluster
 from sparkling_mnist.runtime.spark_conf import (
     JAVA17_FLAGS,
     LOOPBACK,
@@ -131,13 +132,8 @@ class SparkH2OSession:
 
     def h2o_model(self, model_id: str) -> Any | None:
         """The model of that id in this session's H2O cluster, or None (starts H2O)."""
-        import h2o
-
-        from sparkling_mnist.runtime.models import cluster_model_ids
-
         _ = self.h2o
-        # Listing first: asking H2O for a missing key makes it log an ERROR with a stack trace.
-        return h2o.get_model(model_id) if model_id in cluster_model_ids() else None
+        return model_in_cluster(model_id)
 
     def _start_spark(self) -> SparkSession:
         from pyspark.sql import SparkSession

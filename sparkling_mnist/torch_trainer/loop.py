@@ -184,38 +184,70 @@ def _global_stats(local: ColumnStats, world: int) -> ColumnStats:
     )
 
 
-def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
-    import torch
-    from torch import nn
+@dataclass
+class _Rows:
+    """One process's share of the training rows, scaled, and (rank 0) the validation rows."""
 
-    plan, options = job.plan, job.options
+    x: Any  # torch tensors
+    y: Any
+    valid: tuple[Any, Any] | None
+    scaling: InputScaling
+    total_rows: int
+    seconds: float
+
+
+def _load(job: TorchJob, rank: int, world: int) -> _Rows:
+    """Read this process's rows and scale them by statistics of every process's rows."""
+    import torch
+
     started = time.monotonic()
     raw_x, labels = load_rows(job.training, rank, world)
     total_rows = int(_all_reduce(np.array([len(raw_x)], dtype=np.float64), "sum", world)[0])
     scaling_rows = raw_x if job.scaling is None else load_rows(job.scaling, rank, world)[0]
     stats = _global_stats(ColumnStats.of(scaling_rows), world)
     del scaling_rows
-    scaling = input_scaling(stats, plan.transform, plan.ignore_const_cols)
+    scaling = input_scaling(stats, job.plan.transform, job.plan.ignore_const_cols)
     x = torch.from_numpy(scaling.apply(raw_x))
     del raw_x
-    y = torch.from_numpy(labels)
     valid = None
     if rank == 0 and job.validation is not None:
         valid_x, valid_y = load_rows(job.validation)
         valid = (torch.from_numpy(scaling.apply(valid_x)), torch.from_numpy(valid_y))
-    load_seconds = time.monotonic() - started
+    return _Rows(x, torch.from_numpy(labels), valid, scaling, total_rows, time.monotonic() - started)
+
+
+def _optimizer(options: TorchOptions, model: Any) -> Any:
+    import torch
+
+    if options.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=options.learning_rate, momentum=options.momentum)
+    return torch.optim.Adam(model.parameters(), lr=options.learning_rate)
+
+
+def _loss(plan: NetworkPlan, out: Any, inputs: Any, labels: Any, weights: list[Any]) -> Any:
+    """The step's loss: MSE (autoencoders) or cross-entropy, plus H2O's l1 and l2 terms."""
+    from torch import nn
+
+    loss = nn.functional.mse_loss(out, inputs) if plan.autoencoder else nn.functional.cross_entropy(out, labels)
+    if plan.l1:
+        loss = loss + plan.l1 * sum(weight.abs().sum() for weight in weights)
+    if plan.l2:
+        loss = loss + plan.l2 / 2 * sum(weight.square().sum() for weight in weights)
+    return loss
+
+
+def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
+    import torch
+    from torch import nn
+
+    plan, options = job.plan, job.options
+    rows = _load(job, rank, world)
+    x, y = rows.x, rows.y
     outputs = x.shape[1] if plan.autoencoder else len(job.training.classes)
     network = build_network(plan, x.shape[1], outputs)
-    model: nn.Module = network
-    if world > 1:
-        model = nn.parallel.DistributedDataParallel(network)
+    model: nn.Module = nn.parallel.DistributedDataParallel(network) if world > 1 else network
     weights = [layer.weight for layer in linear_layers(network)]
-    if options.optimizer == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(
-            model.parameters(), lr=options.learning_rate, momentum=options.momentum
-        )
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
+    optimizer = _optimizer(options, model)
     batch = options.batch_size
     steps_per_epoch = int(_all_reduce(np.array([math.ceil(len(x) / batch)], np.float64), "min", world)[0])
     if steps_per_epoch == 0:
@@ -223,8 +255,8 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     total_steps = max(1, round(plan.epochs * steps_per_epoch))
     generator = torch.Generator().manual_seed(plan.seed * 1000 + rank)
     scored = [("training", x, y, plan.score_training_samples)]
-    if valid is not None:
-        scored.append(("validation", valid[0], valid[1], plan.score_validation_samples))
+    if rows.valid is not None:
+        scored.append(("validation", rows.valid[0], rows.valid[1], plan.score_validation_samples))
     history: list[dict[str, float]] = []
     samples = 0.0
     step = 0
@@ -232,7 +264,7 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     log.info(
         "torch %s: %d rows (%d here, %d processes) x %d inputs, %d steps of %d per epoch, %.1f epochs",
         job.name,
-        total_rows,
+        rows.total_rows,
         len(x),
         world,
         x.shape[1],
@@ -243,24 +275,13 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     while step < total_steps:
         order = torch.randperm(len(x), generator=generator)
         model.train()
-        for position in range(steps_per_epoch):
-            if step >= total_steps:
-                break
-            rows = order[position * batch : (position + 1) * batch]
-            inputs = x[rows]
-            out = model(inputs)
-            if plan.autoencoder:
-                loss = nn.functional.mse_loss(out, inputs)
-            else:
-                loss = nn.functional.cross_entropy(out, y[rows])
-            if plan.l1:
-                loss = loss + plan.l1 * sum(weight.abs().sum() for weight in weights)
-            if plan.l2:
-                loss = loss + plan.l2 / 2 * sum(weight.square().sum() for weight in weights)
+        for position in range(min(steps_per_epoch, total_steps - step)):
+            chosen = order[position * batch : (position + 1) * batch]
+            loss = _loss(plan, model(x[chosen]), x[chosen], y[chosen], weights)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss.backward()
             optimizer.step()
-            samples += len(rows) * world
+            samples += len(chosen) * world
             step += 1
         if rank == 0:
             row = {
@@ -284,12 +305,12 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     ]
     return TorchResult(
         layers=layers,
-        scaling=scaling,
+        scaling=rows.scaling,
         history=history,
-        rows=total_rows,
+        rows=rows.total_rows,
         world=world,
         seconds=seconds,
-        load_seconds=load_seconds,
+        load_seconds=rows.seconds,
         samples=samples,
     )
 
