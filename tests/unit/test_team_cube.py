@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import multiclass_logloss
 from sparkling_mnist.team import cube as team_cube
 
@@ -119,3 +120,32 @@ def test_rows_without_probabilities_become_uniform() -> None:
     assert count == 1
     np.testing.assert_allclose(filled, [[1 / 3, 1 / 3, 1 / 3], [0.2, 0.3, 0.5]])
     team_cube.probability_cube([filled], ["drf"])  # now a valid member
+
+
+def test_prediction_table_names_classes_by_their_labels() -> None:
+    # Two members over the classes 3, 5 and 7 (not 0..2): columns and predictions carry the labels.
+    first = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
+    second = np.array([[0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.1, 0.1, 0.8]])
+    cube = team_cube.probability_cube([first, second], ["a", "b"])
+    labels = np.array([3, 7, 9])  # 9 is not a class: an unknown label
+    table = team_cube.prediction_table(
+        np.array([10, 11, 12]), labels, cube, classes=[3, 5, 7], names=["a", "b"], threshold=0.5
+    )
+    assert list(table.columns) == [
+        "id", "label", "predict", "vote", "p3", "p5", "p7", "low_confidence", "members_right", "predict_a", "predict_b"
+    ]  # fmt: skip
+    # Summed probabilities: [1.3, .5, .2], [.6, .7, .7] (a tie: the first), [.3, .6, 1.1].
+    assert table["predict"].tolist() == [3, 5, 7]
+    # Votes: both 3; one 7 and one 3, the higher sum wins; one 5 and one 7, likewise.
+    assert table["vote"].tolist() == [3, 7, 7]
+    assert table["predict_a"].tolist() == [3, 7, 5] and table["predict_b"].tolist() == [3, 3, 7]
+    assert table["members_right"].tolist() == [2, 1, -1]
+    np.testing.assert_allclose(table["p7"], [0.1, 0.35, 0.55])
+    assert table["low_confidence"].tolist() == [False, True, False]
+
+
+def test_align_to_orders_rows_by_reference_ids_and_names_missing_ones() -> None:
+    ids = np.array([30, 10, 20])
+    assert team_cube.align_to(np.array([10, 20, 30]), ids).tolist() == [1, 2, 0]
+    with pytest.raises(TeamError, match=r"1 of 2 row ids are missing \(e.g. id 40\)"):
+        team_cube.align_to(np.array([10, 40]), ids)
