@@ -5,7 +5,7 @@ partitions, and tests call it directly.
 
 A selection depends only on each row's id, so it is the same in every partitioning,
 task retry and rerun: the effect is read from the id itself (augmented ids carry
-their effect code, see `augment_arrow`), and the fraction keeps the rows whose
+their effect code, see `augment.arrow`), and the fraction keeps the rows whose
 SplitMix64 hash of `(seed, id)` falls below it. Different seeds give different,
 independent subsets, which is how members of one team can train on different rows.
 """

@@ -36,7 +36,7 @@ def features_to_h2o(hc: Any, table: DataFrame, name: str) -> Any:
 
 def select_augmented(frame: DataFrame, selection: RowSelection) -> DataFrame:
     """The rows of an augmented table (images or features) the selection keeps, chosen
-    on the executors by each row's id (`training_rows.select_batch`)."""
+    on the executors by each row's id (`augment.selection.select_batch`)."""
 
     def select(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return select_batches(batches, selection)

@@ -1,8 +1,9 @@
-"""Team members: H2O classifiers (deep learning, DRF, GBM, GLM, naive Bayes) trained on
-the features, reloaded when finished, and their class probabilities as numpy arrays.
+"""Team members: H2O classifiers (deep learning, DRF, GBM, GLM, naive Bayes) with their
+checked parameters and fingerprints, trained (by H2O or torch) on the features or the
+pixels, or reloaded when finished.
 
-A thin layer over the `h2o` API; what the team makes of the probabilities is pure
-numpy in `team_math`.
+A thin layer over the `h2o` API; their class probabilities come from
+`evaluate.h2o_classifier`, and what the team makes of them is pure numpy in `team.cube`.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.config.settings import TorchSettings
+from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.torch_trainer.data import TrainingData
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, load_into_h2o
@@ -42,19 +43,6 @@ def torch_options(settings: TorchSettings) -> TorchOptions:
     )
 
 
-class TrainingFrameParts(Protocol):
-    """What the torch trainer reads of `run_frames.TrainingFrames` (a protocol, so this
-    package does not import the module that imports it)."""
-
-    @property
-    def fit(self) -> Any:
-        """Every training row in one frame."""
-
-    @property
-    def first(self) -> Any:
-        """The first part of the rows (the originals when selected)."""
-
-
 @dataclass(frozen=True)
 class TorchRequest:
     """A classifier to train with torch: its settings, rows, where it runs.
@@ -80,7 +68,7 @@ def train_classifier_with_torch(
     params: Mapping[str, Any],
     x: Sequence[str],
     *,
-    training: TrainingFrameParts,
+    training: TrainingFrames,
     valid: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """A deep-learning classifier trained by torch, as a checked H2O model.
