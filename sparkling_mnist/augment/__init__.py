@@ -16,6 +16,10 @@ Example::
     from sparkling_mnist.augment import apply_effect
 
     rotated = apply_effect("rotate", images, source_ids, copy_index=0, run_seed=42)
+
+Beside the effects: the Arrow batch layer and the layout of augmented ids (`arrow`), the
+choice of augmented rows a model trains on (`selection`), the Spark stage (`stage`, not
+imported here: it needs pyspark) and its pictures (`plots`).
 """
 
 from sparkling_mnist.augment.batch import IMAGE_SIDE, validate_batch

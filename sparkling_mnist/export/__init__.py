@@ -7,7 +7,8 @@
 Modules: `network_spec` (the frozen NetworkSpec), `h2o_network` (read it from an H2O
 model), `numpy_forward` (score it with numpy), `keras_model` (build the Keras model;
 needs the `keras` extra), `check` (the agreement check), `exporter` (the functions
-below), `cli` (the `export-keras` command).
+below), `encoder_chain` (the autoencoders' encoders chained in numpy, as H2O's
+`deepfeatures`). The `export-keras` command is `sparkling_mnist.cli.export`.
 """
 
 from sparkling_mnist.export.check import DEFAULT_SAMPLE_ROWS, DEFAULT_TOLERANCE, AgreementCheck
