@@ -31,7 +31,7 @@ from sparkling_mnist.cli.options import (
     parse_conf,
     store_overrides,
 )
-from sparkling_mnist.config.loading import load_config
+from sparkling_mnist.config.loading import load_config, shipped_configs
 from sparkling_mnist.errors import SparklingMnistError
 from sparkling_mnist.pipeline.runner import run_stages
 from sparkling_mnist.runtime.cluster import LocalCluster, stop_recorded
@@ -41,6 +41,7 @@ from sparkling_mnist.scoring.job import run_score
 log = logging.getLogger("sparkling_mnist")
 
 CLUSTER_HELP = "start or stop a Spark standalone cluster of N workers on 127.0.0.1 (pyspark's own launcher)"
+CONFIG_HELP = "list the shipped configs, or print one (`sparkling-mnist config local > mine.yaml`)"
 SCORE_HELP = "score new images (the config's source) through a stored run's autoencoders and team"
 
 COMMANDS = {
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--memory", default="3g", help="memory per worker (%(default)s)")
     cluster.add_argument("--root", type=Path, default=Path("runs/cluster"), help="logs, work dirs (%(default)s)")
     add_log_level(cluster)
+    shown = sub.add_parser("config", help=CONFIG_HELP, description=CONFIG_HELP)
+    shown.add_argument("name", nargs="?", help="a shipped config's name (none: list them)")
+    add_log_level(shown)
     score = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP)
     add_job_options(score, config_help="YAML job config: its store and source sections")
     add_store_options(score)
@@ -91,7 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand. Returns the exit code: 0 done, 2 a problem the user can fix."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    handlers = {EXPORT_COMMAND: run_export, "score": _score, "cluster": _cluster, MODELS_COMMAND: run_models}
+    handlers = {
+        EXPORT_COMMAND: run_export,
+        "score": _score,
+        "cluster": _cluster,
+        MODELS_COMMAND: run_models,
+        "config": _config,
+    }
     if args.command in handlers:
         return handlers[args.command](args)
     stages, _ = COMMANDS[args.command]
@@ -102,6 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc)
         return 2
     log.info("%s finished: %s", args.command, run.root)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    """List the shipped configs, or print one to stdout (the command's output, not a log)."""
+    shipped = shipped_configs()
+    if args.name is None:
+        for name, path in shipped.items():
+            sys.stdout.write(f"{name}\t{path}\n")
+        return 0
+    if args.name not in shipped:
+        log.error("config %s: not a shipped config (%s)", args.name, ", ".join(shipped))
+        return 2
+    sys.stdout.write(shipped[args.name].read_text())
     return 0
 
 

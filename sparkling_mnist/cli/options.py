@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from sparkling_mnist.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-DEFAULT_CONFIG = "conf/local.yaml"
+DEFAULT_CONFIG = "local"  # the shipped conf/local.yaml, found from any folder
 
 
 def add_job_options(parser: argparse.ArgumentParser, *, config_help: str = "YAML job config") -> None:
     """`--config`, `--set`, `--conf` and `--log-level`."""
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help=f"{config_help} (default: %(default)s)")
+    parser.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG,
+        help=f"{config_help}: a YAML path or a shipped config's name (default: %(default)s; "
+        "`sparkling-mnist config` lists them)",
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value (repeatable)"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
@@ -131,15 +132,45 @@ def validate_config(raw: Mapping[str, Any], source: str = "<config>") -> JobConf
         raise ConfigError(_format_validation_error(exc, source)) from None
 
 
+SHIPPED_PACKAGE = "sparkling_mnist"
+SHIPPED_FOLDER = "configs"  # the repository's conf/, installed with the package
+
+
+def shipped_configs() -> dict[str, Path]:
+    """The configs that travel with the package (`conf/*.yaml` in the repository), by name."""
+    folder = Path(str(resources.files(SHIPPED_PACKAGE).joinpath(SHIPPED_FOLDER)))
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def config_file(name_or_path: str | Path) -> Path:
+    """The config file `--config` names: a path to a YAML file, or the name of a shipped
+    config (`local`, `bench-fashion`; also `conf/local.yaml` when run from a folder that
+    has no `conf/`).
+
+    Raises:
+        ConfigError: neither a file nor a shipped config (lists the shipped ones).
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    name = path.stem if path.suffix in (".yaml", ".yml") and path.parent.name in ("conf", "") else str(name_or_path)
+    if name in shipped:
+        return shipped[name]
+    raise ConfigError(
+        f"config file {name_or_path} not found, and it is not a shipped config "
+        f"({', '.join(shipped) or 'none installed'}); pass --config PATH or --config NAME"
+    )
+
+
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> JobConfig:
-    """Load a YAML config file, apply `--set` overrides, validate.
+    """Load a YAML config (a path or a shipped config's name), apply `--set` overrides,
+    validate.
 
     Raises:
         ConfigError: missing or unreadable file, invalid YAML, invalid keys or values.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"config file {file} not found (pass --config PATH, e.g. conf/local.yaml)")
+    file = config_file(path)
     try:
         raw = yaml.safe_load(file.read_text()) or {}
     except yaml.YAMLError as exc:

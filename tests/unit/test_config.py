@@ -173,3 +173,21 @@ def test_augment_settings_take_overrides_and_change_the_fingerprint() -> None:
     assert cfg.augment.params.for_effect("rotate") == RotateParams(sigma_degrees=4.0)
     assert cfg.fingerprint("augment") != validate_config({}).fingerprint("augment")
     assert cfg.fingerprint("baseline") == validate_config({}).fingerprint("baseline")
+
+
+def test_shipped_configs_load_by_name_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparkling_mnist.config.loading import config_file, shipped_configs
+
+    monkeypatch.chdir(tmp_path)  # no conf/ here
+    shipped = shipped_configs()
+    assert {"local", "bench-fashion", "cluster", "fashion-mnist", "full-recipe"} <= set(shipped)
+    for name in shipped:
+        assert load_config(name) is not None  # every shipped config validates
+    assert config_file("conf/local.yaml") == shipped["local"]  # the README's path, from elsewhere
+    assert load_config("local").model_dump() == load_config(str(shipped["local"])).model_dump()
+    mine = tmp_path / "conf" / "local.yaml"  # a file of the user's own wins over the shipped one
+    mine.parent.mkdir()
+    mine.write_text("run: {dir: runs/mine}\n")
+    assert load_config("conf/local.yaml").run.dir == "runs/mine"
+    with pytest.raises(ConfigError, match=r"config file nope not found, and it is not a shipped config \(bench"):
+        load_config("nope")
