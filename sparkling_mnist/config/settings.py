@@ -73,6 +73,9 @@ class SparkSettings(_Section):
 
     master: str | None = Field(None, description="e.g. local[2], spark://host:7077; None: spark-submit's or local[*]")
     app_name: str = "sparkling-mnist"
+    log_level: Literal["ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"] = Field(
+        "WARN", description="Spark's own log level in the driver, in every mode (spark-submit too)"
+    )
     conf: dict[str, Scalar] = Field(default_factory=dict, description="any spark.* setting, spark.ext.h2o.* included")
 
     @field_validator("conf")

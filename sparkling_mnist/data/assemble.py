@@ -61,8 +61,13 @@ def assemble(
     test_fraction: float,
     seed: int,
     source_has_test: bool,
+    *,
+    one_split: str | None = None,
 ) -> AssembledImages:
     """Validate every batch, give rows ids and splits, and count read/accepted/rejected.
+
+    `one_split` puts every accepted row in that one split instead (images to score are
+    one set, never split into train/valid/test).
 
     Ids: given ids (Parquet) are kept; otherwise a row's id is an offset (the rows of
     the files before it) plus its row number in its file minus one, so fixing a bad
@@ -125,12 +130,15 @@ def assemble(
         seed=seed,
         source_has_test=source_has_test,
     )
+    if one_split is not None:
+        splits = np.full(len(ids), one_split, dtype=object)
+    names = (one_split,) if one_split is not None else ("train", "valid", "test")
     read = sum(stats["read"] for stats in per_file.values())
     counts = IngestCounts(
         read=read,
         accepted=len(ids),
         rejected=len(rejects),
-        per_split={name: int((splits == name).sum()) for name in ("train", "valid", "test")},
+        per_split={name: int((splits == name).sum()) for name in names},
         per_file=per_file,
         reject_reasons=dict(Counter(_reason_kind(r.reason) for r in rejects)),
     )

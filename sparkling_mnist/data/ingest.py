@@ -85,8 +85,12 @@ def run_ingest(
     run: RunDir,
     *,
     seed: int,
+    one_split: str | None = None,
 ) -> IngestCounts:
     """The ingest stage: read, validate and split the source; write images and rejects.
+
+    `one_split` puts every accepted row in that one split (the `score` job's input is
+    one set: `one_split="score"`).
 
     Returns:
         The counts, also written to `data/ingest.json`.
@@ -102,6 +106,7 @@ def run_ingest(
         test_fraction=split.test_fraction,
         seed=seed,
         source_has_test=source_has_test_part(source),
+        one_split=one_split,
     )
     counts = images.counts
     read_seconds = time.monotonic() - started

@@ -97,6 +97,18 @@ def _launched_conf() -> dict[str, str]:
     return launched
 
 
+def _set_jvm_log_level(level: str) -> None:
+    """Set the root log level of the running driver JVM (log4j 2, through py4j)."""
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()
+    jvm = SparkContext._jvm
+    assert jvm is not None  # started by _ensure_initialized
+    jvm.org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+        jvm.org.apache.logging.log4j.Level.valueOf(level)
+    )
+
+
 class SparkH2OSession:
     """Lazily started SparkSession and H2OContext; use as a context manager.
 
@@ -146,10 +158,15 @@ class SparkH2OSession:
             # Must be in the environment before the JVM and the Python workers start.
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if under_spark_submit():
+            # The driver JVM runs already, with spark-submit's log4j defaults (INFO):
+            # lower it before the SparkContext starts, or its start-up fills the output.
+            _set_jvm_log_level(self.cfg.spark.log_level)
         builder = SparkSession.builder
         for key, value in conf.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel(self.cfg.spark.log_level)
         log.info(
             "spark %s started: master=%s in %.1f s",
             spark.version,

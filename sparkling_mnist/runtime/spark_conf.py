@@ -89,6 +89,7 @@ def resolve_spark_conf(cfg: JobConfig, cli_conf: Mapping[str, str], launched: Ma
         "spark.dynamicAllocation.enabled": "false",
         "spark.speculation": "false",
         "spark.ext.h2o.log.level": cfg.h2o.log_level,
+        "spark.log.level": cfg.spark.log_level,
         "spark.ext.h2o.log.dir": cfg.h2o_log_dir(),
     }
     if is_local_master(master):

@@ -24,6 +24,9 @@ from sparkling_mnist.store import open_store
 
 log = logging.getLogger(__name__)
 
+SCORE_SPLIT = "score"
+"""The one split new images are ingested into (`<out>.input/data/images/split=score`)."""
+
 
 def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, str]) -> Path:
     """Ingest the config's source, score it with the stored run `cfg.store_run_id()`,
@@ -39,7 +42,9 @@ def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, 
     with SparkH2OSession(cfg, cli_conf) as session:
         store = store or open_store(cfg.store, session.spark)
         plan = ScoringPlan.from_manifest(store.manifest(cfg.store_run_id()))
-        counts = run_ingest(cfg.source, cfg.split, cfg.ingest, session.spark, inputs, seed=cfg.run.seed)
+        counts = run_ingest(
+            cfg.source, cfg.split, cfg.ingest, session.spark, inputs, seed=cfg.run.seed, one_split=SCORE_SPLIT
+        )
         log.info(
             "score: %d images read, %d accepted, %d rejected (kept in %s)",
             counts.read,

@@ -96,6 +96,8 @@ def test_spark_submit_runs_the_same_job(tmp_path: Path) -> None:
     output = result.stdout + result.stderr  # spark-submit relays the Python driver's stderr to stdout
     assert result.returncode == 0, output[-3000:]
     assert "master=local[1]" in output  # spark-submit's --master wins over the YAML's local[2]
+    spark_info = [line for line in output.splitlines() if " INFO " in line and "sparkling_mnist" not in line]
+    assert len(spark_info) <= 5, spark_info[:20]  # spark.log.level WARN under spark-submit too
     summary = json.loads((run_dir / "data" / "ingest.json").read_text())
     assert summary["accepted"] == 100
 

@@ -46,6 +46,20 @@ def test_counts_add_up_and_ids_are_stable() -> None:
     assert counts.per_split == {"train": 14, "valid": 4, "test": 10}  # 18 train-part rows, 25% valid
 
 
+def test_images_to_score_are_one_split() -> None:
+    result = assemble(
+        [_batch(20, bad_labels=(3,)), _batch(10, part="test", name="t")],
+        valid_fraction=0.25,
+        test_fraction=0.5,
+        seed=3,
+        source_has_test=True,
+        one_split="score",
+    )
+    assert set(result.splits) == {"score"} and len(result.splits) == 29
+    assert result.counts.per_split == {"score": 29}
+    assert result.counts.read == result.counts.accepted + result.counts.rejected == 32
+
+
 def test_split_is_deterministic_and_independent_of_input_order() -> None:
     ids = np.arange(100, dtype=np.int64)
     kwargs = {"valid_fraction": 0.2, "test_fraction": 0.1, "seed": 7, "source_has_test": False}

@@ -14,6 +14,11 @@ def test_local_defaults_bind_loopback_and_add_java_flags() -> None:
     assert conf["spark.sql.execution.arrow.pyspark.enabled"] == "true"
     assert conf["spark.dynamicAllocation.enabled"] == "false" and conf["spark.speculation"] == "false"
     assert conf["spark.ext.h2o.log.dir"] == "runs/t/logs/h2o"
+    assert conf["spark.log.level"] == "WARN"  # Spark's own INFO lines stay out of the job's output
+    quiet = resolve_spark_conf(validate_config({"spark": {"log_level": "ERROR"}}), {}, {})
+    assert quiet["spark.log.level"] == "ERROR"
+    launched = resolve_spark_conf(cfg, {}, {"spark.log.level": "INFO"})
+    assert "spark.log.level" not in launched  # spark-submit's own --conf wins
     for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
         assert conf[key].split() == list(JAVA17_FLAGS)
 
