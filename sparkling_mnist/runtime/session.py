@@ -151,8 +151,11 @@ class SparkH2OSession:
         from pyspark.sql import SparkSession
 
         started = time.monotonic()
-        conf = resolve_spark_conf(self.cfg, self.cli_conf, _launched_conf())
+        launched = _launched_conf()
+        conf = resolve_spark_conf(self.cfg, self.cli_conf, launched)
         conf.update(self._security_conf())
+        # spark-submit's --conf spark.log.level wins, as every setting it gives.
+        level = launched.get("spark.log.level") or conf["spark.log.level"]
         master = conf.get("spark.master", "")
         if is_local_master(master) and not under_spark_submit():
             # Must be in the environment before the JVM and the Python workers start.
@@ -161,12 +164,12 @@ class SparkH2OSession:
         if under_spark_submit():
             # The driver JVM runs already, with spark-submit's log4j defaults (INFO):
             # lower it before the SparkContext starts, or its start-up fills the output.
-            _set_jvm_log_level(self.cfg.spark.log_level)
+            _set_jvm_log_level(level)
         builder = SparkSession.builder
         for key, value in conf.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel(self.cfg.spark.log_level)
+        spark.sparkContext.setLogLevel(level)
         log.info(
             "spark %s started: master=%s in %.1f s",
             spark.version,
