@@ -214,12 +214,15 @@ class HadoopFiles:
         fs, hadoop_path = self._fs_path(folder)
         if not fs.exists(hadoop_path):
             return []
+        # Hadoop gives back qualified paths (`file:/x` for `file:///x`): answer in the
+        # caller's spelling, which the store cuts its run ids from.
+        qualified = str(fs.makeQualified(hadoop_path).toString()).rstrip("/")
         found = fs.listFiles(hadoop_path, True)
         names = []
         while found.hasNext():
             name = str(found.next().getPath().toString())
             if not name.rsplit("/", 1)[-1].startswith("."):
-                names.append(name)
+                names.append(folder.rstrip("/") + name.removeprefix(qualified))
         return sorted(names)
 
     def delete(self, path: str) -> None:

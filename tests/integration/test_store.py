@@ -160,3 +160,24 @@ def test_manifest_and_store_keep_no_secrets(tmp_path: Path, s3_endpoint: str) ->
         store.save("secrets", ["gbm_secret"])
         text = json.dumps(store.manifest("secrets"))
         assert ACCESS_KEY not in text and SECRET_KEY not in text
+
+
+def test_hadoop_files_through_the_driver_jvm(jvm_session: SparkH2OSession, tmp_path: Path) -> None:
+    """The hdfs:// store's file layer (Hadoop's FileSystem API in the driver JVM), run on
+    a file:// Hadoop URI: the same calls, with no HDFS server here."""
+    from sparkling_mnist.store.files import HadoopFiles
+
+    files = HadoopFiles(jvm_session.spark)
+    root = f"file://{tmp_path}/store"
+    path = f"{root}/run-1/model"
+    assert not files.exists(path) and files.list(root) == []
+    files.write_bytes(path, b"\x00model bytes\xff")
+    files.write_bytes(path, b"\x00model bytes, again\xff")  # replaced whole
+    assert files.exists(path) and not files.exists(f"{root}/run-1")  # a folder is not a file
+    assert files.read_bytes(path) == b"\x00model bytes, again\xff"
+    files.write_bytes(f"{root}/run-2/manifest.json", b"{}")
+    assert files.list(root) == [path, f"{root}/run-2/manifest.json"]  # no temporary files left
+    files.delete(path)
+    assert not files.exists(path)
+    with pytest.raises(StoreError, match="cannot read"):
+        files.read_bytes(path)
