@@ -113,6 +113,9 @@ class H2OSettings(_Section):
 
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERRR", "FATAL"] = "WARN"
     log_dir: str | None = Field(None, description="default: <run.dir>/logs/h2o")
+    progress_seconds: float = Field(
+        10.0, ge=0, description="report running H2O jobs (progress, time left) this often; 0: never"
+    )
     security: H2OSecurity = Field(default_factory=H2OSecurity)
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.runtime.models import model_in_cluster
+from sparkling_mnist.runtime.progress import H2OProgress, log_addresses
 from sparkling_mnist.runtime.spark_conf import (
     JAVA17_FLAGS,
     LOOPBACK,
@@ -127,6 +128,7 @@ class SparkH2OSession:
         self._watchdog: threading.Thread | None = None
         self._stopping = False
         self._nodes = 0  # H2O nodes at start, on a cluster (0: local mode, not watched)
+        self._progress: H2OProgress | None = None
 
     @property
     def spark(self) -> SparkSession:
@@ -190,11 +192,13 @@ class SparkH2OSession:
         context = H2OContext.getOrCreate(conf)
         import h2o
 
-        h2o.no_progress()  # progress bars print to stdout; stages log their own progress
+        h2o.no_progress()  # the client's bars print to stdout; H2OProgress logs the jobs instead
         if is_local_master(spark.sparkContext.master):
             rebind_flow_proxy_to_loopback(spark)
         if not is_local_master(spark.sparkContext.master):
             self._start_watchdog(int(h2o.cluster().cloud_size))
+        self._progress = H2OProgress(self.cfg.h2o.progress_seconds).start()
+        log_addresses(spark, context)
         log.info(
             "h2o %s cloud up in %.1f s: %d node(s), spark master %s",
             h2o.__version__,
@@ -283,6 +287,9 @@ class SparkH2OSession:
     def stop(self) -> None:
         """Stop H2O, then Spark (Sparkling Water's required order)."""
         self._stopping = True
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
         if self._h2o is not None:
             if self.lost is None:  # a broken cloud does not answer; stopping Spark ends it
                 self._h2o.stop()
