@@ -35,12 +35,17 @@ from sparkling_mnist.config.loading import load_config, shipped_configs
 from sparkling_mnist.errors import SparklingMnistError
 from sparkling_mnist.pipeline.runner import run_stages
 from sparkling_mnist.runtime.cluster import LocalCluster, stop_recorded
+from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.scoring.engines import ENGINES
 from sparkling_mnist.scoring.job import run_score
+from sparkling_mnist.scoring.pipeline_model import export_pipeline
+from sparkling_mnist.scoring.plan import ScoringPlan
+from sparkling_mnist.store import open_store
 
 log = logging.getLogger("sparkling_mnist")
 
 CLUSTER_HELP = "start or stop a Spark standalone cluster of N workers on 127.0.0.1 (pyspark's own launcher)"
+PIPELINE_HELP = "save a stored run as a Spark ML PipelineModel (PipelineModel.load(path) scores without H2O)"
 CONFIG_HELP = "list the shipped configs, or print one (`sparkling-mnist config local > mine.yaml`)"
 SCORE_HELP = "score new images (the config's source) through a stored run's autoencoders and team"
 
@@ -80,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--memory", default="3g", help="memory per worker (%(default)s)")
     cluster.add_argument("--root", type=Path, default=Path("runs/cluster"), help="logs, work dirs (%(default)s)")
     add_log_level(cluster)
+    pipeline = sub.add_parser("export-pipeline", help=PIPELINE_HELP, description=PIPELINE_HELP)
+    add_job_options(pipeline, config_help="YAML job config: its store section")
+    add_store_options(pipeline)
+    pipeline.add_argument("--out", required=True, help="where to save it: a path, file:// or hdfs:// URI")
     shown = sub.add_parser("config", help=CONFIG_HELP, description=CONFIG_HELP)
     shown.add_argument("name", nargs="?", help="a shipped config's name (none: list them)")
     add_log_level(shown)
@@ -101,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cluster": _cluster,
         MODELS_COMMAND: run_models,
         "config": _config,
+        "export-pipeline": _export_pipeline,
     }
     if args.command in handlers:
         return handlers[args.command](args)
@@ -112,6 +122,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc)
         return 2
     log.info("%s finished: %s", args.command, run.root)
+    return 0
+
+
+def _export_pipeline(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config, store_overrides(args))
+        with SparkH2OSession(cfg, parse_conf(args.conf)) as session:
+            store = open_store(cfg.store, session.spark)
+            plan = ScoringPlan.from_manifest(store.manifest(cfg.store_run_id()))
+            out = export_pipeline(plan, store, args.out)
+    except SparklingMnistError as exc:
+        log.error("export-pipeline failed: %s", exc)
+        return 2
+    log.info("export-pipeline finished: %s", out)
     return 0
 
 

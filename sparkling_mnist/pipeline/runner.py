@@ -23,6 +23,8 @@ from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augme
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
+from sparkling_mnist.scoring.pipeline_model import store_pipeline
+from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import open_store
 from sparkling_mnist.store.run import save_run
 from sparkling_mnist.team.members import check_team_parameters
@@ -232,7 +234,13 @@ class StageRunner:
                     f"{len(report.failed)} model(s) not saved to {report.manifest_path} ({listing}); the manifest "
                     "marks them failed: fix the cause and run `sparkling-mnist models save-all` again"
                 )
-            return {"run_id": report.run_id, "manifest": report.manifest_path, "saved": len(report.saved)}
+            summary: dict[str, Any] = {"run_id": report.run_id, "manifest": report.manifest_path}
+            summary["saved"] = len(report.saved)
+            lineage = store.manifest(report.run_id)["lineage"]
+            if lineage.get("team") and lineage.get("autoencoders"):
+                plan = ScoringPlan.from_manifest(store.manifest(report.run_id))
+                summary["pipeline"] = store_pipeline(plan, store)
+            return summary
 
         self._stage("store", work)
 

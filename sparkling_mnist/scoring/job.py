@@ -18,7 +18,7 @@ from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.data.ingest import run_ingest
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.scoring.engines import score_images
+from sparkling_mnist.scoring.engines import score_images, write_spark_predictions
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import open_store
 
@@ -30,7 +30,8 @@ SCORE_SPLIT = "score"
 
 def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, str]) -> Path:
     """Ingest the config's source, score it with the stored run `cfg.store_run_id()`,
-    write the predictions to `out` (Parquet). The `spark` engine starts no H2O.
+    write the predictions to `out` (Parquet: one file from the `h2o` engine, a dataset
+    written by the executors from the `spark` engine, which starts no H2O).
 
     Raises:
         ConfigError: no store configured.
@@ -53,9 +54,12 @@ def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, 
             inputs.rejects,
         )
         images = session.spark.read.parquet(str(inputs.images)).select("id", "label", "pixels")
-        hc = session.h2o if engine == "h2o" else None
-        result = score_images(plan, store, images, engine=engine, hc=hc)
-    out.parent.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if engine == "spark":
+            scored = write_spark_predictions(plan, store, images, out)
+            log.info("score: %d predictions (%d low-confidence) -> %s", scored.rows, scored.low_confidence, out)
+            return out
+        result = score_images(plan, store, images, engine=engine, hc=session.h2o)
     result.to_parquet(out, index=False)
     log.info("score: %d predictions (%d low-confidence) -> %s", len(result), int(result["low_confidence"].sum()), out)
     return out

@@ -5,7 +5,7 @@ members' probabilities become the team's predictions. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +91,25 @@ class ScoringPlan:
         return [f"{name}_{i}" for name in self.features for i in range(hidden[name])]
 
 
+def team_predictions(
+    ids: np.ndarray,
+    labels: np.ndarray,
+    probabilities: Mapping[str, np.ndarray],
+    *,
+    classes: Sequence[int],
+    threshold: float,
+) -> pd.DataFrame:
+    """The team's predictions from each member's (rows, classes) probabilities (members
+    in `probabilities`' order), in the team stage's columns (`team.cube.prediction_table`);
+    rows without any probability count as uniform, as in the team stage. Pure."""
+    names = list(probabilities)
+    cube = probability_cube([fill_empty_rows(probabilities[name])[0] for name in names], names)
+    return prediction_table(ids, labels, cube, classes=classes, names=names, threshold=threshold)
+
+
 def combine(
     plan: ScoringPlan, ids: np.ndarray, labels: np.ndarray, probabilities: Mapping[str, np.ndarray]
 ) -> pd.DataFrame:
-    """The team's predictions from each member's (rows, classes) probabilities, in the
-    team stage's columns (`team.cube.prediction_table`). Pure."""
-    names = [member.name for member in plan.members]
-    cube = probability_cube([fill_empty_rows(probabilities[name])[0] for name in names], names)
-    return prediction_table(ids, labels, cube, classes=plan.classes, names=names, threshold=plan.threshold)
+    """The team's predictions from each member's probabilities, by the plan. Pure."""
+    ordered = {member.name: probabilities[member.name] for member in plan.members}
+    return team_predictions(ids, labels, ordered, classes=plan.classes, threshold=plan.threshold)

@@ -242,3 +242,44 @@ def test_score_command_without_h2o(team_run: StageRunner, jvm_session: SparkH2OS
     expected = pd.read_parquet(team_run.run.team_predictions("test")).sort_values("id")
     np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
     assert "score: 120 images read, 120 accepted, 0 rejected" in result.stderr
+    assert "wrote 120 rows (score 120)" in result.stderr  # new images are one set, never split
+    assert out.is_dir()  # written by the executors, not collected to the driver
+
+
+def test_stored_pipeline_model_loads_and_scores_like_the_team(
+    team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
+) -> None:
+    """The store stage saves the run as a Spark ML PipelineModel beside its models; a
+    plain `PipelineModel.load` scores new images without H2O, equal to the team."""
+    from pyspark.ml import PipelineModel
+
+    from sparkling_mnist.scoring.pipeline_model import DeepFeatures, TeamPredictions, export_pipeline
+    from sparkling_mnist.scoring.plan import ScoringPlan
+
+    store = _stored(team_run, jvm_session)
+    path = store.location.path("score-test", "pipeline")
+    model = PipelineModel.load(path)
+    kept = team_run.run.read_metrics()["team"]["kept"]
+    assert isinstance(model.stages[0], DeepFeatures) and isinstance(model.stages[-1], TeamPredictions)
+    assert [type(stage).__name__.endswith("MOJOModel") for stage in model.stages[1:-1]] == [True] * len(kept)
+    images = jvm_session.spark.read.parquet(str(team_run.run.split("test")))
+    scored = model.transform(images).toPandas().sort_values("id")
+    expected = pd.read_parquet(team_run.run.team_predictions("test")).sort_values("id")
+    assert list(scored.columns) == list(expected.columns)
+    probabilities = [f"p{c}" for c in range(10)]
+    assert np.abs(scored[probabilities].to_numpy() - expected[probabilities].to_numpy()).max() <= 1e-6
+    for column in (
+        "id",
+        "label",
+        "predict",
+        "vote",
+        "low_confidence",
+        "members_right",
+        *[f"predict_{m}" for m in kept],
+    ):
+        np.testing.assert_array_equal(scored[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
+
+    # export-pipeline's function, saved elsewhere and loaded back, scores the same.
+    again = export_pipeline(ScoringPlan.from_manifest(store.manifest("score-test")), store, str(tmp_path / "pipe"))
+    rescored = PipelineModel.load(again).transform(images).toPandas().sort_values("id")
+    np.testing.assert_array_equal(rescored[probabilities].to_numpy(), scored[probabilities].to_numpy())

@@ -1,0 +1,275 @@
+"""A stored run as a Spark ML `PipelineModel`: deep features -> the team's members as
+Sparkling Water MOJO models -> the team's predictions.
+
+    model = PipelineModel.load("runs/store/local/pipeline")      # pyspark + Sparkling Water
+    predictions = model.transform(images)                       # id, label, pixels
+
+Three kinds of stage:
+
+- `DeepFeatures` turns the `pixels` column (784 bytes) into the autoencoders' features
+  with their stored networks: the numpy forward pass, one Arrow batch at a time on the
+  executors (`mapInArrow`), exactly H2O's `deepfeatures`;
+- each member is an `H2OMOJOModel` (Sparkling Water) with its own prediction columns,
+  scored on the executors without an H2O cluster;
+- `TeamPredictions` sums the members' class probabilities: the team's class, the vote,
+  the mean probability of each class, the low-confidence flag and each member's class.
+
+Every stage saves and loads with Spark ML persistence: ours through
+`DefaultParamsWritable`/`DefaultParamsReadable` (the networks as a small Parquet table
+beside the parameters), the members through Sparkling Water's own writer. Loading needs
+pyspark and the Sparkling Water package, no H2O cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+from pyspark.ml import Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter
+
+from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
+from sparkling_mnist.export.network_spec import NetworkSpec
+from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.scoring.plan import ScoringPlan, team_predictions
+from sparkling_mnist.store.model_store import ModelStore
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+NETWORKS_FOLDER = "networks"  # beside a DeepFeatures stage's metadata: name, .npz bytes
+
+
+def network_bytes(spec: NetworkSpec) -> bytes:
+    """A network spec as the bytes of its `.npz` file."""
+    with tempfile.TemporaryDirectory(prefix="sparkling-mnist-network-") as folder:
+        return spec.save(Path(folder) / "network.npz").read_bytes()
+
+
+def network_from_bytes(data: bytes) -> NetworkSpec:
+    """The network spec of `.npz` bytes written by `network_bytes`."""
+    with tempfile.TemporaryDirectory(prefix="sparkling-mnist-network-") as folder:
+        path = Path(folder) / "network.npz"
+        path.write_bytes(data)
+        return NetworkSpec.load(path)
+
+
+class _DeepFeaturesWriter(DefaultParamsWriter):  # type: ignore[misc]
+    def saveImpl(self, path: str) -> None:  # noqa: N802 - pyspark's name
+        super().saveImpl(path)
+        instance: DeepFeatures = self.instance
+        rows = [(name, bytearray(network_bytes(spec))) for name, spec in instance.networks.items()]
+        table = self.sparkSession.createDataFrame(rows, "name string, network binary")
+        table.coalesce(1).write.parquet(f"{path}/{NETWORKS_FOLDER}")
+
+
+class _DeepFeaturesReader(DefaultParamsReader):  # type: ignore[misc]
+    def load(self, path: str) -> DeepFeatures:
+        instance: DeepFeatures = super().load(path)
+        rows = self.sparkSession.read.parquet(f"{path}/{NETWORKS_FOLDER}").collect()
+        instance.networks = {row["name"]: network_from_bytes(bytes(row["network"])) for row in rows}
+        return instance
+
+
+class DeepFeatures(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+    """`id`, `label`, `pixels` -> `id`, `label`, the kept pixel columns (px0..px783 as
+    numbers, for members that read pixels) and the used autoencoders' features."""
+
+    chain = Param(Params._dummy(), "chain", "JSON: the autoencoders [name, input, hidden] in dependency order")
+    used = Param(Params._dummy(), "used", "autoencoders whose features are output", TypeConverters.toListString)
+    kept_pixels = Param(Params._dummy(), "kept_pixels", "pixel columns output as numbers", TypeConverters.toListString)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.networks: dict[str, NetworkSpec] = {}
+        self._setDefault(chain="[]", used=[], kept_pixels=[])
+
+    @classmethod
+    def of(
+        cls, links: Sequence[ChainLink], networks: Mapping[str, NetworkSpec], used: Sequence[str], kept: Sequence[str]
+    ) -> DeepFeatures:
+        """The stage for these autoencoders (in dependency order) and their networks."""
+        stage = cls()
+        stage._set(chain=json.dumps([[link.name, link.input, link.hidden] for link in links]))
+        stage._set(used=list(used), kept_pixels=list(kept))
+        stage.networks = dict(networks)
+        return stage
+
+    def links(self) -> list[ChainLink]:
+        """The autoencoders, in dependency order."""
+        return [ChainLink(name, source, int(hidden)) for name, source, hidden in json.loads(self.getOrDefault("chain"))]
+
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of the output."""
+        return feature_schema(self.links(), self.getOrDefault("used"), self.getOrDefault("kept_pixels"))
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        links, networks = self.links(), dict(self.networks)
+        used, kept = list(self.getOrDefault("used")), list(self.getOrDefault("kept_pixels"))
+        missing = [link.name for link in links if link.name not in networks]
+        if missing:
+            raise ValueError(f"DeepFeatures: no network for {missing} (the stage was not built or loaded whole)")
+
+        def encode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                yield feature_batch(batch, links, networks, used, kept)
+
+        return dataset.select("id", "label", "pixels").mapInArrow(encode, from_arrow_schema(self.schema()))
+
+    @classmethod
+    def read(cls) -> _DeepFeaturesReader:
+        """Spark ML persistence: the parameters, then the networks' table."""
+        return _DeepFeaturesReader(cls)
+
+    def write(self) -> _DeepFeaturesWriter:
+        """Spark ML persistence: the parameters, then the networks' table."""
+        return _DeepFeaturesWriter(self)
+
+
+class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+    """The members' detailed predictions -> the team's: `id`, `label`, `predict`,
+    `vote`, `p<class>`, `low_confidence`, `members_right`, `predict_<member>` (the
+    team stage's `team/predictions_*.parquet` columns)."""
+
+    members = Param(Params._dummy(), "members", "the kept members, in rank order", TypeConverters.toListString)
+    detailed_cols = Param(
+        Params._dummy(), "detailed_cols", "each member's detailed prediction column", TypeConverters.toListString
+    )
+    classes = Param(Params._dummy(), "classes", "the label's classes", TypeConverters.toListInt)
+    threshold = Param(Params._dummy(), "threshold", "low confidence below", TypeConverters.toFloat)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(members=[], detailed_cols=[], classes=[], threshold=0.5)
+
+    @classmethod
+    def of(cls, members: Sequence[str], detailed: Sequence[str], classes: Sequence[int], threshold: float) -> Any:
+        """The stage for these members (their detailed prediction columns), classes and threshold."""
+        stage = cls()
+        stage._set(members=list(members), detailed_cols=list(detailed), classes=list(classes), threshold=threshold)
+        return stage
+
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of the output."""
+        classes, members = self.getOrDefault("classes"), self.getOrDefault("members")
+        fields = [pa.field("id", pa.int64()), pa.field("label", pa.int32())]
+        fields += [pa.field("predict", pa.int64()), pa.field("vote", pa.int64())]
+        fields += [pa.field(f"p{klass}", pa.float64()) for klass in classes]
+        fields += [pa.field("low_confidence", pa.bool_()), pa.field("members_right", pa.int64())]
+        fields += [pa.field(f"predict_{name}", pa.int64()) for name in members]
+        return pa.schema(fields)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.sql.functions import col
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        members, classes = list(self.getOrDefault("members")), list(self.getOrDefault("classes"))
+        threshold, schema = float(self.getOrDefault("threshold")), self.schema()
+        inputs = [
+            col(f"{detailed}.probabilities").getItem(str(klass)).cast("double").alias(f"{name}__{klass}")
+            for name, detailed in zip(members, self.getOrDefault("detailed_cols"), strict=True)
+            for klass in classes
+        ]
+
+        def combine(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                probabilities = {
+                    name: np.column_stack(
+                        [batch.column(f"{name}__{klass}").to_numpy(zero_copy_only=False) for klass in classes]
+                    )
+                    for name in members
+                }
+                ids = batch.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+                labels = batch.column("label").to_numpy(zero_copy_only=False).astype(np.int64)
+                table = team_predictions(ids, labels, probabilities, classes=classes, threshold=threshold)
+                yield pa.RecordBatch.from_pandas(table, schema=schema, preserve_index=False)
+
+        selected = dataset.select(col("id").cast("long"), col("label").cast("int"), *inputs)
+        return selected.mapInArrow(combine, from_arrow_schema(schema))
+
+
+def member_columns(name: str) -> tuple[str, str]:
+    """A member stage's prediction and detailed prediction columns."""
+    return f"prediction_{name}", f"detailed_prediction_{name}"
+
+
+def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> PipelineModel:
+    """The stored run `plan.run_id` as a PipelineModel (networks and MOJOs copied from the
+    store into `folder`, checked against the manifest).
+
+    Raises:
+        StoreError: an artifact is missing or fails its checksum.
+    """
+    from ai.h2o.sparkling.ml.models.H2OMOJOModel import H2OMOJOModel
+    from ai.h2o.sparkling.ml.models.H2OMOJOSettings import H2OMOJOSettings
+    from pyspark.ml import PipelineModel
+
+    manifest = store.manifest(plan.run_id)
+    networks = {
+        ae.name: NetworkSpec.load(store.artifact(manifest, ae.model_id, "network", folder)) for ae in plan.autoencoders
+    }
+    links = [ChainLink(ae.name, ae.input, ae.hidden) for ae in plan.autoencoders]
+    with_pixels = any(member.input == "pixels" for member in plan.members)
+    kept = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
+    stages: list[Any] = [DeepFeatures.of(links, networks, plan.features, kept)]
+    for member in plan.members:
+        prediction, detailed = member_columns(member.name)
+        settings = H2OMOJOSettings(predictionCol=prediction, detailedPredictionCol=detailed)
+        mojo = store.artifact(manifest, member.model_id, "mojo", folder)
+        stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
+    names = [member.name for member in plan.members]
+    detailed_cols = [member_columns(name)[1] for name in names]
+    stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold))
+    return PipelineModel(stages)
+
+
+def export_pipeline(plan: ScoringPlan, store: ModelStore, out: str) -> str:
+    """Save the stored run `plan.run_id` as a PipelineModel at `out` (a path or URI Spark
+    writes to: local, `file://`, `hdfs://`), replacing what is there.
+
+    Raises:
+        StoreError: an artifact is missing or fails its checksum.
+    """
+    with tempfile.TemporaryDirectory(prefix="sparkling-mnist-pipeline-") as folder:
+        build_pipeline_model(plan, store, Path(folder)).write().overwrite().save(out)
+    log.info("pipeline of run %s (%d members) saved to %s", plan.run_id, len(plan.members), out)
+    return out
+
+
+PIPELINE_FOLDER = "pipeline"  # beside the run's models in the store
+
+
+def store_pipeline(plan: ScoringPlan, store: ModelStore) -> str:
+    """Save the stored run's PipelineModel beside its models (`<store>/<run-id>/pipeline`).
+
+    Spark writes it there directly for local and `hdfs://` stores. For `s3://` stores
+    (Spark has no S3 client here; H2O and boto3 have theirs) it is written to a local
+    folder and uploaded file by file, which needs the driver and the executors to share
+    that folder (local mode, or one machine).
+
+    Returns:
+        Where the pipeline is.
+    """
+    target = store.location.path(plan.run_id, PIPELINE_FOLDER)
+    if store.location.scheme != "s3":
+        return export_pipeline(plan, store, target)
+    with tempfile.TemporaryDirectory(prefix="sparkling-mnist-pipeline-") as folder:
+        local = Path(folder) / PIPELINE_FOLDER
+        export_pipeline(plan, store, str(local))
+        for path in sorted(local.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                store.files.write_bytes(f"{target}/{path.relative_to(local).as_posix()}", path.read_bytes())
+    log.info("pipeline of run %s uploaded to %s", plan.run_id, target)
+    return target
