@@ -566,6 +566,16 @@ class S3Settings(_Section):
         return data
 
 
+class TrackingSettings(_Section):
+    """Experiment tracking with MLflow (`pip install -e '.[tracking]'`): after the report,
+    the run's config, figures, report, plots, manifest and PipelineModel are logged."""
+
+    enabled: bool = Field(False, description="log the finished run to MLflow")
+    uri: str | None = Field(None, description="tracking URI; default: sqlite:///<run.dir>/mlflow.db (no server)")
+    experiment: str = Field("sparkling-mnist", min_length=1)
+    run_name: str | None = Field(None, description="default: the run directory's name")
+
+
 class StoreSettings(_Section):
     """The model store on shared storage: a path, file://, s3://bucket/prefix or
     hdfs://namenode/path. The `store` stage saves every model of the run under
@@ -610,6 +620,7 @@ class JobConfig(_Section):
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
     team: TeamSettings = Field(default_factory=TeamSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
     @model_validator(mode="after")
     def _augmented_rows_exist(self) -> JobConfig:

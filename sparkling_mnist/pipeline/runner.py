@@ -23,16 +23,17 @@ from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augme
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.scoring.pipeline_model import store_pipeline
+from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, store_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import open_store
 from sparkling_mnist.store.run import save_run
 from sparkling_mnist.team.members import check_team_parameters
 from sparkling_mnist.team.stage import TeamInputs, build_team
+from sparkling_mnist.tracking.mlflow_run import log_run, require_mlflow
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "store", "report")
+STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "store", "report", "track")
 
 
 @dataclass
@@ -249,6 +250,21 @@ class StageRunner:
         path = write_report(self.run, self.cfg)
         log.info("report: %s", path)
 
+    def track(self) -> None:
+        """The finished run logged to MLflow (`tracking`): config, figures, report, plots,
+        the store's manifest and the run's PipelineModel when it was stored."""
+        from pyspark.ml import PipelineModel
+
+        manifest = pipeline = None
+        if self.cfg.store.uri:
+            uri = self.cfg.store.uri
+            store = open_store(self.cfg.store, self.session.spark if uri.startswith("hdfs://") else None)
+            manifest = store.manifest(self.cfg.store_run_id())
+            if manifest["lineage"].get("team") and manifest["lineage"].get("autoencoders"):
+                _ = self.session.spark
+                pipeline = PipelineModel.load(store.location.path(self.cfg.store_run_id(), PIPELINE_FOLDER))
+        log_run(self.cfg.tracking, self.cfg, self.run, manifest=manifest, pipeline=pipeline)
+
     def all(self) -> None:
         """Every stage the config enables, in order."""
         self.ingest()
@@ -265,6 +281,8 @@ class StageRunner:
         if self.cfg.store.uri:
             self.store()
         self.report()
+        if self.cfg.tracking.enabled:
+            self.track()
 
 
 def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:
@@ -283,6 +301,8 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
         check_features_parameters(cfg.features)
     if cfg.team.enabled or "team" in stages:
         check_team_parameters(cfg.team, cfg.run.seed)
+    if cfg.tracking.enabled or "track" in stages:
+        require_mlflow()
     run = RunDir.at(cfg.run.dir)
     run.root.mkdir(parents=True, exist_ok=True)
     save_resolved_config(cfg, run)

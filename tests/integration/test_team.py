@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sparkling_mnist.config import StoreSettings
+from sparkling_mnist.config.settings import TrackingSettings
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
@@ -283,3 +284,37 @@ def test_stored_pipeline_model_loads_and_scores_like_the_team(
     again = export_pipeline(ScoringPlan.from_manifest(store.manifest("score-test")), store, str(tmp_path / "pipe"))
     rescored = PipelineModel.load(again).transform(images).toPandas().sort_values("id")
     np.testing.assert_array_equal(rescored[probabilities].to_numpy(), scored[probabilities].to_numpy())
+
+
+def test_a_stored_run_is_tracked_in_a_local_mlflow_store(
+    team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
+) -> None:
+    """`tracking.enabled`: the run's config, figures, report, plots, manifest and
+    PipelineModel land in MLflow's SQLite store, and read back."""
+    from mlflow.tracking import MlflowClient
+
+    store = _stored(team_run, jvm_session)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = team_run.cfg.model_copy(
+        update={
+            "store": StoreSettings(uri=store.location.root, run_id="score-test"),
+            "tracking": TrackingSettings(enabled=True, uri=uri, experiment="team-test"),
+        }
+    )
+    runner = StageRunner(cfg, jvm_session, team_run.run)
+    runner.report()
+    runner.track()
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("team-test")
+    assert experiment is not None
+    (logged,) = client.search_runs([experiment.experiment_id])
+    metrics = team_run.run.read_metrics()
+    assert logged.data.params["run.seed"] == str(cfg.run.seed)
+    assert logged.data.params["team.keep"] == str(cfg.team.keep)
+    assert logged.data.metrics["team.test.team.error"] == pytest.approx(metrics["team"]["test"]["team"]["error"])
+    assert logged.data.metrics["features.feature_columns"] == metrics["features"]["feature_columns"]
+    artifacts = {item.path for item in client.list_artifacts(logged.info.run_id)}
+    assert {"report.html", "metrics.json", "config.json", "manifest.json", "plots", "pipeline"} <= artifacts
+    model_files = {item.path for item in client.list_artifacts(logged.info.run_id, "pipeline")}
+    assert "pipeline/MLmodel" in model_files
