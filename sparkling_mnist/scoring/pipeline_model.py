@@ -37,6 +37,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultP
 
 from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
 from sparkling_mnist.export.network_spec import NetworkSpec
+from sparkling_mnist.export.numpy_forward import forward
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.scoring.plan import ScoringPlan, team_predictions
 from sparkling_mnist.store.model_store import ModelStore
@@ -64,18 +65,21 @@ def network_from_bytes(data: bytes) -> NetworkSpec:
         return NetworkSpec.load(path)
 
 
-class _DeepFeaturesWriter(DefaultParamsWriter):  # type: ignore[misc]
+class _NetworksWriter(DefaultParamsWriter):  # type: ignore[misc]
+    """The stage's parameters (metadata), then its networks as a Parquet table."""
+
     def saveImpl(self, path: str) -> None:  # noqa: N802 - pyspark's name
         super().saveImpl(path)
-        instance: DeepFeatures = self.instance
-        rows = [(name, bytearray(network_bytes(spec))) for name, spec in instance.networks.items()]
+        rows = [(name, bytearray(network_bytes(spec))) for name, spec in self.instance.networks.items()]
         table = self.sparkSession.createDataFrame(rows, "name string, network binary")
         table.coalesce(1).write.parquet(f"{path}/{NETWORKS_FOLDER}")
 
 
-class _DeepFeaturesReader(DefaultParamsReader):  # type: ignore[misc]
-    def load(self, path: str) -> DeepFeatures:
-        instance: DeepFeatures = super().load(path)
+class _NetworksReader(DefaultParamsReader):  # type: ignore[misc]
+    """The stage with its parameters, then its networks from their Parquet table."""
+
+    def load(self, path: str) -> Any:
+        instance = super().load(path)
         rows = self.sparkSession.read.parquet(f"{path}/{NETWORKS_FOLDER}").collect()
         instance.networks = {row["name"]: network_from_bytes(bytes(row["network"])) for row in rows}
         return instance
@@ -129,13 +133,74 @@ class DeepFeatures(Transformer, DefaultParamsReadable, DefaultParamsWritable):  
         return dataset.select("id", "label", "pixels").mapInArrow(encode, from_arrow_schema(self.schema()))
 
     @classmethod
-    def read(cls) -> _DeepFeaturesReader:
+    def read(cls) -> _NetworksReader:
         """Spark ML persistence: the parameters, then the networks' table."""
-        return _DeepFeaturesReader(cls)
+        return _NetworksReader(cls)
 
-    def write(self) -> _DeepFeaturesWriter:
+    def write(self) -> _NetworksWriter:
         """Spark ML persistence: the parameters, then the networks' table."""
-        return _DeepFeaturesWriter(self)
+        return _NetworksWriter(self)
+
+
+class NetworkProbabilities(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+    """A deep-learning member scored by its network in numpy, one Arrow batch at a time
+    (what its MOJO computes, vectorized): appends `probability_<member>_<class>` for
+    every class to the input's columns (which must hold the network's inputs)."""
+
+    member = Param(Params._dummy(), "member", "the member's name", TypeConverters.toString)
+    classes = Param(Params._dummy(), "classes", "the label's classes, output order", TypeConverters.toListInt)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.networks: dict[str, NetworkSpec] = {}
+        self._setDefault(member="", classes=[])
+
+    @classmethod
+    def of(cls, member: str, network: NetworkSpec, classes: Sequence[int]) -> NetworkProbabilities:
+        """The stage of one member's network."""
+        stage = cls()
+        stage._set(member=member, classes=list(classes))
+        stage.networks = {member: network}
+        return stage
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+        member, classes = self.getOrDefault("member"), list(self.getOrDefault("classes"))
+        spec = self.networks[member]
+        position = {label: index for index, label in enumerate(spec.class_labels)}
+        missing = [klass for klass in classes if str(klass) not in position]
+        if missing:
+            raise ValueError(f"member {member}: its network has no class {missing} (classes {spec.class_labels})")
+        order = [position[str(klass)] for klass in classes]
+        names = [network_probability_column(member, klass) for klass in classes]
+        schema = to_arrow_schema(dataset.schema)
+        for name in names:
+            schema = schema.append(pa.field(name, pa.float64()))
+        inputs = list(spec.input_columns)
+
+        def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                x = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False) for name in inputs])
+                probabilities = forward(spec, x.astype(np.float64))[:, order]
+                columns = [*batch.columns, *(pa.array(probabilities[:, i]) for i in range(len(order)))]
+                yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+        return dataset.mapInArrow(score, from_arrow_schema(schema))
+
+    @classmethod
+    def read(cls) -> _NetworksReader:
+        """Spark ML persistence: the parameters, then the network's table."""
+        return _NetworksReader(cls)
+
+    def write(self) -> _NetworksWriter:
+        """Spark ML persistence: the parameters, then the network's table."""
+        return _NetworksWriter(self)
+
+
+def network_probability_column(member: str, klass: int) -> str:
+    """The column a `NetworkProbabilities` stage writes a class's probability to."""
+    return f"probability_{member}_{klass}"
 
 
 class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
@@ -145,7 +210,10 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
 
     members = Param(Params._dummy(), "members", "the kept members, in rank order", TypeConverters.toListString)
     detailed_cols = Param(
-        Params._dummy(), "detailed_cols", "each member's detailed prediction column", TypeConverters.toListString
+        Params._dummy(),
+        "detailed_cols",
+        "each member's MOJO detailed prediction column, or '' where a NetworkProbabilities stage scored it",
+        TypeConverters.toListString,
     )
     classes = Param(Params._dummy(), "classes", "the label's classes", TypeConverters.toListInt)
     threshold = Param(Params._dummy(), "threshold", "low confidence below", TypeConverters.toFloat)
@@ -178,7 +246,13 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
         members, classes = list(self.getOrDefault("members")), list(self.getOrDefault("classes"))
         threshold, schema = float(self.getOrDefault("threshold")), self.schema()
         inputs = [
-            col(f"{detailed}.probabilities").getItem(str(klass)).cast("double").alias(f"{name}__{klass}")
+            (
+                col(f"{detailed}.probabilities").getItem(str(klass))
+                if detailed
+                else col(network_probability_column(name, klass))
+            )
+            .cast("double")
+            .alias(f"{name}__{klass}")
             for name, detailed in zip(members, self.getOrDefault("detailed_cols"), strict=True)
             for klass in classes
         ]
@@ -224,13 +298,20 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     with_pixels = any(member.input == "pixels" for member in plan.members)
     kept = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
     stages: list[Any] = [DeepFeatures.of(links, networks, plan.features, kept)]
+    detailed_cols = []
     for member in plan.members:
+        artifacts = manifest["models"][member.model_id].get("artifacts", {})
+        if "network" in artifacts:  # a deep-learning member: its network in numpy
+            network = NetworkSpec.load(store.artifact(manifest, member.model_id, "network", folder))
+            stages.append(NetworkProbabilities.of(member.name, network, plan.classes))
+            detailed_cols.append("")
+            continue
         prediction, detailed = member_columns(member.name)
         settings = H2OMOJOSettings(predictionCol=prediction, detailedPredictionCol=detailed)
         mojo = store.artifact(manifest, member.model_id, "mojo", folder)
         stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
+        detailed_cols.append(detailed)
     names = [member.name for member in plan.members]
-    detailed_cols = [member_columns(name)[1] for name in names]
     stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold))
     return PipelineModel(stages)
 

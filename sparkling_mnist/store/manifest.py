@@ -128,6 +128,9 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "role": f"member {name}",
             "algorithm": member["algorithm"],
             "artifacts": ["mojo"],
+            # A deep-learning member's network scores as a vectorized numpy pass (the
+            # PipelineModel's fast path); skipped where numpy cannot reproduce it.
+            "optional_artifacts": ["network"] if member["algorithm"] == "deeplearning" else [],
             "params": member["params"],
             "metrics": {
                 **{

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkling_mnist import __version__
-from sparkling_mnist.errors import StoreError
+from sparkling_mnist.errors import ExportError, StoreError
 from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.runtime.models import h2o_version, model_in_cluster
 from sparkling_mnist.store.files import StoreFiles, sha256_of
@@ -124,6 +124,11 @@ class ModelStore:
             entry.size, entry.sha256 = sha256_of(self.files, target)
             for kind in role.get("artifacts", ()):
                 entry.artifacts[kind] = self._save_artifact(run_id, h2o_model, kind)
+            for kind in role.get("optional_artifacts", ()):
+                try:
+                    entry.artifacts[kind] = self._save_artifact(run_id, h2o_model, kind)
+                except ExportError as exc:  # a network numpy cannot reproduce: scored by its MOJO
+                    log.info("store: model %s has no %s artifact: %s", model_id, kind, exc)
         except Exception as exc:  # H2O and storage raise many types; each is reported
             entry.error = _one_line(exc)
             log.error("store: model %s not saved to %s: %s", model_id, target, entry.error)
@@ -134,7 +139,8 @@ class ModelStore:
 
     def _save_artifact(self, run_id: str, model: Any, kind: str) -> dict[str, Any]:
         """Write a scoring artifact beside the model: its MOJO (`mojo`) or its network as
-        numpy arrays (`network`, for autoencoders), both usable without an H2O cluster."""
+        numpy arrays (`network`: autoencoders, and deep-learning members when numpy
+        reproduces them), both usable without an H2O cluster."""
         name = f"{model.model_id}{ARTIFACT_SUFFIXES[kind]}"
         with tempfile.TemporaryDirectory(prefix="sparkling-mnist-artifact-") as folder:
             if kind == "mojo":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sparkling_mnist.runtime.cluster import LocalCluster, free_port
@@ -124,6 +125,8 @@ def test_main_job_on_a_cluster_then_scored_by_a_fresh_one(tmp_path: Path, moto_e
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-4000:]
         assert "2 node(s), spark master spark://127.0.0.1" in output
+        spark_info = [line for line in output.splitlines() if " INFO " in line and "sparkling_mnist" not in line]
+        assert len(spark_info) <= 5, spark_info[:20]  # spark.log_level (WARN) under spark-submit on a cluster
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["team"]["kept"] and (run_dir / "report.html").is_file()
     assert JAVA17_FLAGS[0] in conf["spark.driver.extraJavaOptions"]
@@ -137,7 +140,19 @@ def test_main_job_on_a_cluster_then_scored_by_a_fresh_one(tmp_path: Path, moto_e
         command += ["--set", "source={format: parquet, train: [" + str(run_dir / "data/images/split=test") + "]}"]
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+        # The same with the run's PipelineModel on the executors (no H2O), written by them.
+        piped = tmp_path / "piped.parquet"
+        command[command.index(str(out))] = str(piped)
+        command[command.index("h2o")] = "spark"
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+        assert "cloud up" not in result.stdout + result.stderr
     scored = pd.read_parquet(out).sort_values("id")
     expected = pd.read_parquet(run_dir / "team" / "predictions_test.parquet").sort_values("id")
     assert len(scored) == len(expected) == 80
     assert (scored["predict"].to_numpy() == expected["predict"].to_numpy()).all()
+    pipelined = pd.read_parquet(piped).sort_values("id")
+    probabilities = [f"p{c}" for c in range(10)]
+    assert np.abs(pipelined[probabilities].to_numpy() - expected[probabilities].to_numpy()).max() <= 1e-6
+    for column in ("id", "predict", "vote", "low_confidence"):
+        np.testing.assert_array_equal(pipelined[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
