@@ -64,7 +64,9 @@ def feature_schema(links: Sequence[ChainLink], used: Sequence[str], kept_pixels:
     """The Arrow schema of `feature_batch`'s output."""
     by_name = {link.name: link for link in links}
     fields = [pa.field("id", pa.int64()), pa.field("label", pa.int32())]
-    fields += [pa.field(name, pa.float64()) for name in kept_pixels]
+    # Grey levels are whole numbers 0..255: int16 carries them exactly at a quarter of
+    # float64's bytes (every later Arrow stage ships these 784 columns per row).
+    fields += [pa.field(name, pa.int16()) for name in kept_pixels]
     fields += [pa.field(column, pa.float64()) for name in used for column in by_name[name].columns()]
     return pa.schema(fields)
 
@@ -80,7 +82,7 @@ def feature_batch(
     columns and the used links' features, in `feature_schema` order. Pure."""
     frames = encode_pixels(links, specs, pixels_from_arrow(batch.column("pixels")))
     columns: list[pa.Array] = [batch.column("id").cast(pa.int64()), batch.column("label").cast(pa.int32())]
-    columns += [pa.array(frames[PIXELS_INPUT][name].to_numpy()) for name in kept_pixels]
+    columns += [pa.array(frames[PIXELS_INPUT][name].to_numpy().astype(np.int16)) for name in kept_pixels]
     for name in used:
         block = frames[name].to_numpy()
         columns += [pa.array(np.ascontiguousarray(block[:, i])) for i in range(block.shape[1])]

@@ -145,58 +145,61 @@ class DeepFeatures(Transformer, DefaultParamsReadable, DefaultParamsWritable):  
 
 
 class NetworkProbabilities(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
-    """A deep-learning member scored by its network in numpy, one Arrow batch at a time
-    (what its MOJO computes, vectorized): appends `probability_<member>_<class>` for
-    every class to the input's columns (which must hold the network's inputs)."""
+    """Deep-learning members scored by their networks in numpy, one Arrow batch at a time
+    (what their MOJOs compute, vectorized, all members in one pass over the rows):
+    appends `probability_<member>_<class>` for every member and class to the input's
+    columns (which must hold the networks' inputs)."""
 
-    member = Param(Params._dummy(), "member", "the member's name", TypeConverters.toString)
+    members = Param(Params._dummy(), "members", "the members scored here", TypeConverters.toListString)
     classes = Param(Params._dummy(), "classes", "the label's classes, output order", TypeConverters.toListInt)
 
     def __init__(self) -> None:
         super().__init__()
         self.networks: dict[str, NetworkSpec] = {}
-        self._setDefault(member="", classes=[])
+        self._setDefault(members=[], classes=[])
 
     @classmethod
-    def of(cls, member: str, network: NetworkSpec, classes: Sequence[int]) -> NetworkProbabilities:
-        """The stage of one member's network."""
+    def of(cls, networks: Mapping[str, NetworkSpec], classes: Sequence[int]) -> NetworkProbabilities:
+        """The stage of these members' networks (by member name)."""
         stage = cls()
-        stage._set(member=member, classes=list(classes))
-        stage.networks = {member: network}
+        stage._set(members=list(networks), classes=list(classes))
+        stage.networks = dict(networks)
         return stage
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-        member, classes = self.getOrDefault("member"), list(self.getOrDefault("classes"))
-        spec = self.networks[member]
-        position = {label: index for index, label in enumerate(spec.class_labels)}
-        missing = [klass for klass in classes if str(klass) not in position]
-        if missing:
-            raise ValueError(f"member {member}: its network has no class {missing} (classes {spec.class_labels})")
-        order = [position[str(klass)] for klass in classes]
-        names = [network_probability_column(member, klass) for klass in classes]
+        members, classes = list(self.getOrDefault("members")), list(self.getOrDefault("classes"))
+        plans = []  # per member: its network, its input columns, its output order
         schema = to_arrow_schema(dataset.schema)
-        for name in names:
-            schema = schema.append(pa.field(name, pa.float64()))
-        inputs = list(spec.input_columns)
+        for member in members:
+            spec = self.networks[member]
+            position = {label: index for index, label in enumerate(spec.class_labels)}
+            missing = [klass for klass in classes if str(klass) not in position]
+            if missing:
+                raise ValueError(f"member {member}: its network has no class {missing} (classes {spec.class_labels})")
+            plans.append((spec, list(spec.input_columns), [position[str(klass)] for klass in classes]))
+            for klass in classes:
+                schema = schema.append(pa.field(network_probability_column(member, klass), pa.float64()))
 
         def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for batch in batches:
-                x = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False) for name in inputs])
-                probabilities = forward(spec, x.astype(np.float64))[:, order]
-                columns = [*batch.columns, *(pa.array(probabilities[:, i]) for i in range(len(order)))]
+                columns = list(batch.columns)
+                for spec, inputs, order in plans:
+                    x = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False) for name in inputs])
+                    probabilities = forward(spec, x.astype(np.float64))[:, order]
+                    columns += [pa.array(probabilities[:, i]) for i in range(len(order))]
                 yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
         return dataset.mapInArrow(score, from_arrow_schema(schema))
 
     @classmethod
     def read(cls) -> _NetworksReader:
-        """Spark ML persistence: the parameters, then the network's table."""
+        """Spark ML persistence: the parameters, then the networks' table."""
         return _NetworksReader(cls)
 
     def write(self) -> _NetworksWriter:
-        """Spark ML persistence: the parameters, then the network's table."""
+        """Spark ML persistence: the parameters, then the networks' table."""
         return _NetworksWriter(self)
 
 
@@ -300,12 +303,13 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     with_pixels = any(member.input == "pixels" for member in plan.members)
     kept = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
     stages: list[Any] = [DeepFeatures.of(links, networks, plan.features, kept)]
+    scored_by_numpy: dict[str, NetworkSpec] = {}
     detailed_cols = []
     for member in plan.members:
-        artifacts = manifest["models"][member.model_id].get("artifacts", {})
-        if "network" in artifacts:  # a deep-learning member: its network in numpy
-            network = NetworkSpec.load(store.artifact(manifest, member.model_id, "network", folder))
-            stages.append(NetworkProbabilities.of(member.name, network, plan.classes))
+        if "network" in manifest["models"][member.model_id].get("artifacts", {}):
+            # A deep-learning member: its network in numpy (one stage for all of them).
+            path = store.artifact(manifest, member.model_id, "network", folder)
+            scored_by_numpy[member.name] = NetworkSpec.load(path)
             detailed_cols.append("")
             continue
         prediction, detailed = member_columns(member.name)
@@ -313,6 +317,8 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
         mojo = store.artifact(manifest, member.model_id, "mojo", folder)
         stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
         detailed_cols.append(detailed)
+    if scored_by_numpy:
+        stages.insert(1, NetworkProbabilities.of(scored_by_numpy, plan.classes))
     names = [member.name for member in plan.members]
     stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold))
     return PipelineModel(stages)
