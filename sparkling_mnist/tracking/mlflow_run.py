@@ -2,8 +2,8 @@
 `metrics.json` as a metric, `report.html`, `metrics.json`, the config, the plots and the
 store's manifest as artifacts, and the run's PipelineModel with MLflow's Spark flavour.
 
-The default tracking store is a SQLite file under the run directory: no server, no
-network. `mlflow ui --backend-store-uri sqlite:///runs/local/mlflow.db` shows it.
+The default tracking store is a SQLite file under the run directory, its artifacts in
+`<run.dir>/mlartifacts`: no server, no network. `mlflow ui --backend-store-uri sqlite:///runs/local/mlflow.db` shows it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from sparkling_mnist.config.settings import JobConfig, TrackingSettings
@@ -28,6 +29,15 @@ _KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
 def tracking_uri(settings: TrackingSettings, run: RunDir) -> str:
     """The configured tracking URI, or a SQLite file under the run directory."""
     return settings.uri or f"sqlite:///{run.root / 'mlflow.db'}"
+
+
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside a SQLite store's file (MLflow's
+    default would be ./mlruns of whatever folder the job runs from); a server's own
+    choice otherwise. Pure."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    return None
 
 
 def require_mlflow() -> None:
@@ -90,8 +100,12 @@ def log_run(
 
     uri = tracking_uri(settings, run)
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(settings.experiment)
-    with mlflow.start_run(run_name=settings.run_name or run.root.name) as active:
+    experiment = mlflow.get_experiment_by_name(settings.experiment)
+    if experiment is None:
+        experiment_id = mlflow.create_experiment(settings.experiment, artifact_location=artifact_location(uri))
+    else:
+        experiment_id = experiment.experiment_id
+    with mlflow.start_run(experiment_id=experiment_id, run_name=settings.run_name or run.root.name) as active:
         params = params_of(cfg)
         keys = list(params)
         for start in range(0, len(keys), 100):  # MLflow takes at most 100 parameters per call

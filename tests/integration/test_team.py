@@ -318,6 +318,7 @@ def test_a_stored_run_is_tracked_in_a_local_mlflow_store(
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("team-test")
     assert experiment is not None
+    assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()  # beside the store, not ./mlruns
     (logged,) = client.search_runs([experiment.experiment_id])
     metrics = team_run.run.read_metrics()
     assert logged.data.params["run.seed"] == str(cfg.run.seed)
