@@ -70,7 +70,8 @@ def test_worker_lost_during_augmentation_gives_identical_rows(tmp_path: Path) ->
             output, _ = process.communicate(timeout=600)
             assert process.returncode == 0, output[-3000:]
     with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster-2") as cluster:
-        process = _submit(cluster, "augment", [f"run.dir={disturbed}", *sets])
+        # Spark's own INFO lines (off by default) tell when the writing tasks are under way.
+        process = _submit(cluster, "augment", [f"run.dir={disturbed}", "spark.log_level=INFO", *sets])
         before = _wait_for(process, "copies over 16 tasks")
         before += _wait_for(process, "Finished task 1.0 in stage")  # the writing tasks are under way
         cluster.kill_worker(0)
