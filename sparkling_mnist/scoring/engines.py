@@ -32,7 +32,7 @@ import pandas as pd
 from sparkling_mnist.data.h2o_frames import images_to_h2o
 from sparkling_mnist.evaluate.h2o_classifier import predict_probabilities
 from sparkling_mnist.features.autoencoders import deep_features
-from sparkling_mnist.scoring.pipeline_model import build_pipeline_model
+from sparkling_mnist.scoring.pipeline_model import build_pipeline_model, load_stored_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan, combine
 from sparkling_mnist.store.model_store import ModelStore
 
@@ -86,12 +86,16 @@ class ScoredCounts:
 
 @contextmanager
 def spark_predictions(plan: ScoringPlan, store: ModelStore, images: DataFrame) -> Iterator[DataFrame]:
-    """The team's predictions of `images` as a lazy Spark DataFrame: the stored run as a
-    PipelineModel (numpy encoders, the members' MOJOs, the team), computed on the
-    executors when an action runs, inside the `with` block (the artifacts live in a
-    temporary folder until then)."""
+    """The team's predictions of `images` as a lazy Spark DataFrame: the PipelineModel
+    the store stage saved beside the run's models (built from the stored networks and
+    MOJOs when the run has none), computed on the executors when an action runs, inside
+    the `with` block (its files live in a temporary folder until then)."""
     with tempfile.TemporaryDirectory(prefix="sparkling-mnist-score-") as folder:
-        yield build_pipeline_model(plan, store, Path(folder)).transform(images)
+        model = load_stored_pipeline(plan, store, Path(folder))
+        if model is None:
+            log.info("score: run %s has no stored pipeline; building it from its models", plan.run_id)
+            model = build_pipeline_model(plan, store, Path(folder))
+        yield model.transform(images)
 
 
 def write_spark_predictions(plan: ScoringPlan, store: ModelStore, images: DataFrame, out: Path) -> ScoredCounts:

@@ -362,3 +362,23 @@ def store_pipeline(plan: ScoringPlan, store: ModelStore) -> str:
                 store.files.write_bytes(f"{target}/{path.relative_to(local).as_posix()}", path.read_bytes())
     log.info("pipeline of run %s uploaded to %s", plan.run_id, target)
     return target
+
+
+def load_stored_pipeline(plan: ScoringPlan, store: ModelStore, folder: Path) -> PipelineModel | None:
+    """The PipelineModel the store stage saved beside the run's models, or None when the
+    run has none. Spark reads local and `hdfs://` stores itself; an `s3://` store's
+    pipeline is copied into `folder` first (Spark has no S3 client here)."""
+    from pyspark.ml import PipelineModel
+
+    target = store.location.path(plan.run_id, PIPELINE_FOLDER)
+    files = [path for path in store.files.list(target) if "/." not in path]
+    if not any(path.endswith("/metadata/part-00000") for path in files):
+        return None
+    if store.location.scheme != "s3":
+        return PipelineModel.load(target)
+    local = folder / PIPELINE_FOLDER
+    for path in files:
+        copy = local / path.removeprefix(target + "/")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(store.files.read_bytes(path))
+    return PipelineModel.load(str(local))
