@@ -23,7 +23,7 @@ from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augme
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, store_pipeline
+from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, load_pipeline, store_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import open_store
 from sparkling_mnist.store.run import save_run
@@ -253,8 +253,6 @@ class StageRunner:
     def track(self) -> None:
         """The finished run logged to MLflow (`tracking`): config, figures, report, plots,
         the store's manifest and the run's PipelineModel when it was stored."""
-        from pyspark.ml import PipelineModel
-
         manifest = pipeline = None
         if self.cfg.store.uri:
             uri = self.cfg.store.uri
@@ -262,7 +260,7 @@ class StageRunner:
             manifest = store.manifest(self.cfg.store_run_id())
             if manifest["lineage"].get("team") and manifest["lineage"].get("autoencoders"):
                 _ = self.session.spark
-                pipeline = PipelineModel.load(store.location.path(self.cfg.store_run_id(), PIPELINE_FOLDER))
+                pipeline = load_pipeline(store.location.path(self.cfg.store_run_id(), PIPELINE_FOLDER))
         log_run(self.cfg.tracking, self.cfg, self.run, manifest=manifest, pipeline=pipeline)
 
     def all(self) -> None:

@@ -364,21 +364,29 @@ def store_pipeline(plan: ScoringPlan, store: ModelStore) -> str:
     return target
 
 
+def load_pipeline(path: str) -> PipelineModel:
+    """`PipelineModel.load(path)` with Sparkling Water's jar on the JVM's classpath first
+    (its MOJO stages' classes; a plain pyspark job without H2O has not loaded it)."""
+    from ai.h2o.sparkling.Initializer import Initializer
+    from pyspark.ml import PipelineModel
+
+    Initializer.load_sparkling_jar()
+    return PipelineModel.load(path)
+
+
 def load_stored_pipeline(plan: ScoringPlan, store: ModelStore, folder: Path) -> PipelineModel | None:
     """The PipelineModel the store stage saved beside the run's models, or None when the
     run has none. Spark reads local and `hdfs://` stores itself; an `s3://` store's
     pipeline is copied into `folder` first (Spark has no S3 client here)."""
-    from pyspark.ml import PipelineModel
-
     target = store.location.path(plan.run_id, PIPELINE_FOLDER)
     files = [path for path in store.files.list(target) if "/." not in path]
     if not any(path.endswith("/metadata/part-00000") for path in files):
         return None
     if store.location.scheme != "s3":
-        return PipelineModel.load(target)
+        return load_pipeline(target)
     local = folder / PIPELINE_FOLDER
     for path in files:
         copy = local / path.removeprefix(target + "/")
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(store.files.read_bytes(path))
-    return PipelineModel.load(str(local))
+    return load_pipeline(str(local))
