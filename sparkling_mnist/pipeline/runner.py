@@ -237,10 +237,9 @@ class StageRunner:
                 )
             summary: dict[str, Any] = {"run_id": report.run_id, "manifest": report.manifest_path}
             summary["saved"] = len(report.saved)
-            lineage = store.manifest(report.run_id)["lineage"]
-            if lineage.get("team") and lineage.get("autoencoders"):
-                plan = ScoringPlan.from_manifest(store.manifest(report.run_id))
-                summary["pipeline"] = store_pipeline(plan, store)
+            manifest = store.manifest(report.run_id)  # read once: it is a store round trip
+            if manifest["lineage"].get("team") and manifest["lineage"].get("autoencoders"):
+                summary["pipeline"] = store_pipeline(ScoringPlan.from_manifest(manifest), store)
             return summary
 
         self._stage("store", work)
