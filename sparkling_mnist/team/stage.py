@@ -24,7 +24,7 @@ from sparkling_mnist.evaluate.classification import classification_summary, mult
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, predict_probabilities
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.runtime.models import load_model
-from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.team.cube import (
     SplitCube,
     align_to,
@@ -69,11 +69,6 @@ def member_columns(spec: MemberSpec, inputs: TeamInputs) -> list[str]:
 def member_kind(spec: MemberSpec) -> InputKind:
     """Whether a member reads the pixels or the feature table."""
     return "pixels" if spec.input == "pixels" else "features"
-
-
-def member_frames(spec: MemberSpec, frames: RunFrames) -> dict[str, Any]:
-    """The H2OFrame of each split a member reads (`train`: the split's originals)."""
-    return {split: frames.split(member_kind(spec), split) for split in SPLITS}
 
 
 def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[Member]:
@@ -200,7 +195,7 @@ def predict_members(
     ordered = sorted(classes, key=int)
     for member in trained:
         for split in TRAIN_AND_EVALUATED:
-            frame = member_frames(member.spec, frames)[split]
+            frame = frames.split(member_kind(member.spec), split)
             probabilities, empty = fill_empty_rows(predict_probabilities(member.model, frame, ordered))
             if empty:
                 log.warning(
