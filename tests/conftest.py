@@ -28,6 +28,9 @@ TEST_SPARK = {
         "spark.ext.h2o.cloud.name": f"sparkling-mnist-tests-{os.getpid()}",
     },
 }
+# Two test runs on one machine race for H2O's ports: give the second its own base port.
+if os.environ.get("SPARKLING_MNIST_TEST_H2O_BASE_PORT"):
+    TEST_SPARK["conf"]["spark.ext.h2o.base.port"] = int(os.environ["SPARKLING_MNIST_TEST_H2O_BASE_PORT"])  # type: ignore[index]
 
 
 def make_config(run_dir: Path, **sections: Any) -> JobConfig:
