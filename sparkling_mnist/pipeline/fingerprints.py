@@ -1,6 +1,9 @@
 """The fingerprint of each stage: a hash of its own settings and of the fingerprints of
 the stages it reads, so a rerun with the same config skips what is finished and a change
 reruns exactly the stages it reaches. Pure (input files are read for size and mtime only).
+
+Nothing here depends on where the run directory lives: a finished run moved to another
+disk or copied to shared storage skips every stage, as it would where it was made.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ def _files_signature(paths: Sequence[str]) -> str:
 
 def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
     """The fingerprint of each stage: its own settings plus those of the stages it reads."""
+    # The run's seed, not its directory: a run dir moved or copied elsewhere is the same run.
     ingest = (
         cfg.fingerprint("source", "split", "ingest")
-        + cfg.fingerprint("run")
+        + f"seed={cfg.run.seed}"
         + _files_signature(source_files(cfg.source))
     )
     ingest = hashlib.sha256(ingest.encode()).hexdigest()[:16]

@@ -34,3 +34,11 @@ def test_augment_is_a_stage_and_a_subcommand() -> None:
     assert COMMANDS["augment"][0] == ["augment"]
     args = build_parser().parse_args(["augment", "--config", "conf/local.yaml", "--set", "augment.copies=2"])
     assert (args.command, args.set) == ("augment", ["augment.copies=2"])
+
+
+def test_fingerprints_do_not_depend_on_where_the_run_lives() -> None:
+    """A finished run moved or copied to another disk is the same run: every stage skips."""
+    here = stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local"}}))
+    moved = stage_fingerprints(validate_config({"run": {"dir": "/mnt/shared/archive/local"}}))
+    assert moved == here
+    assert stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local", "seed": 1}}))["ingest"] != here["ingest"]
