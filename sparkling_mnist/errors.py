@@ -32,6 +32,14 @@ class StageError(SparklingMnistError):
     """A pipeline stage cannot run because an input it needs is missing or stale."""
 
 
+class RunLockedError(SparklingMnistError):
+    """Another job holds the run directory; the message names its host, pid and start."""
+
+
+class DiskFullError(StageError):
+    """A stage ran out of disk space; the message names the path being written."""
+
+
 class H2OParameterError(ConfigError):
     """An H2O estimator parameter in the config is not a parameter of that estimator."""
 

@@ -29,7 +29,7 @@ def test_code_is_clean(command: list[str]) -> None:
 
 
 PACKAGE = ROOT / "sparkling_mnist"
-GROUND_FLOOR = {"errors", "schema", "rundir", "store_location"}
+GROUND_FLOOR = {"errors", "schema", "rundir", "run_lock", "store_location"}
 
 
 def _imports() -> dict[str, set[str]]:

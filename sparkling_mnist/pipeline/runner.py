@@ -20,6 +20,7 @@ from sparkling_mnist.errors import StageError, StoreError
 from sparkling_mnist.evaluate.report import comparison_rows, write_report
 from sparkling_mnist.features.stage import build_features, check_features_parameters, feature_names
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augmented_rows
+from sparkling_mnist.run_lock import RunLock
 from sparkling_mnist.rundir import RunDir, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
@@ -292,6 +293,9 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
 
     Returns:
         The run directory.
+
+    Raises:
+        RunLockedError: another job is writing the same run directory.
     """
     # H2O parameter names, before anything starts
     if cfg.features.enabled or "features" in stages:
@@ -301,12 +305,12 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
     if cfg.tracking.enabled or "track" in stages:
         require_mlflow()
     run = RunDir.at(cfg.run.dir)
-    run.root.mkdir(parents=True, exist_ok=True)
-    save_resolved_config(cfg, run)
-    with SparkH2OSession(cfg, cli_conf) as session:
-        runner = StageRunner(cfg, session, run, force=force)
-        for stage in stages:
-            getattr(runner, stage)()
+    with RunLock(run.root):  # one writer per run directory, before anything starts
+        save_resolved_config(cfg, run)
+        with SparkH2OSession(cfg, cli_conf) as session:
+            runner = StageRunner(cfg, session, run, force=force)
+            for stage in stages:
+                getattr(runner, stage)()
     if run.metrics.is_file():
         log.info("metrics: %s", run.metrics)
     return run

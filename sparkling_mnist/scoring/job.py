@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.data.ingest import run_ingest
+from sparkling_mnist.run_lock import RunLock
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.scoring.engines import score_images, write_spark_predictions
@@ -40,7 +41,7 @@ def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, 
     """
     store = open_store(cfg.store) if not (cfg.store.uri or "").startswith("hdfs://") else None
     inputs = RunDir.at(out.with_name(out.name + ".input"))
-    with SparkH2OSession(cfg, cli_conf) as session:
+    with RunLock(inputs.root), SparkH2OSession(cfg, cli_conf) as session:
         store = store or open_store(cfg.store, session.spark)
         plan = ScoringPlan.from_manifest(store.manifest(cfg.store_run_id()))
         counts = run_ingest(

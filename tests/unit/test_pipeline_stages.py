@@ -41,4 +41,6 @@ def test_fingerprints_do_not_depend_on_where_the_run_lives() -> None:
     here = stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local"}}))
     moved = stage_fingerprints(validate_config({"run": {"dir": "/mnt/shared/archive/local"}}))
     assert moved == here
-    assert stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local", "seed": 1}}))["ingest"] != here["ingest"]
+    assert (
+        stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local", "seed": 1}}))["ingest"] != here["ingest"]
+    )
