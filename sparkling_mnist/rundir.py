@@ -3,27 +3,105 @@
 Everything a run produces lives under one directory: data, logs, metrics, and one
 record per finished stage with the fingerprint of what it was computed from, so a
 rerun with the same config skips it.
+
+Crash safety: every output is written under a hidden temporary name beside its real
+one and renamed into place when whole (`committed`), and a stage's record is written
+last; a driver killed at any point leaves finished outputs and models whole and the
+unfinished stage unmarked, so the rerun redoes only that.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import shutil
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sparkling_mnist.errors import DiskFullError
+
+DISK_FULL_TEXT = "No space left on device"
+"""How Java (Spark's executors, H2O) words ENOSPC in the messages that reach Python."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error, or one it was raised from, is a full disk (Python or Java)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if DISK_FULL_TEXT in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def disk_full_error(path: Path, what: str) -> DiskFullError:
+    """The error for a full disk while writing `path`: names it and the space left there."""
+    existing = next((folder for folder in path.parents if folder.exists()), Path("/"))
+    try:
+        free = f"{shutil.disk_usage(existing).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(
+        f"{path}: no space left on device while writing {what} ({free} on that file system). Nothing was "
+        "marked done: free some space or point run.dir at a larger disk, then rerun the same command"
+    )
+
+
+@contextmanager
+def committed(target: Path) -> Iterator[Path]:
+    """Write a file or a folder under a temporary name beside `target`; it takes the
+    final name (by rename) only when the block finishes, so a crash never leaves a
+    partial output under the real name.
+
+    Yields:
+        The temporary path to write (same folder, same suffix: formats guessed from the
+        name still work; hidden, so Spark's and our listings skip it).
+
+    Raises:
+        DiskFullError: the disk filled up while writing, naming `target`.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in target.parent.glob(f".{target.name}.incomplete-*"):  # a crash's remains
+        _remove(leftover)
+    token = uuid.uuid4().hex[:12]
+    tmp = target.with_name(f".{target.name}.incomplete-{token}{target.suffix}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(errno.ENOENT, "the writer produced nothing", str(tmp))
+        if tmp.is_dir() and target.is_dir():  # os.replace cannot replace a folder: move the old one aside
+            old = target.with_name(f".{target.name}.incomplete-old-{token}")
+            target.rename(old)
+            tmp.rename(target)
+            _remove(old)
+        else:
+            os.replace(tmp, target)
+    except BaseException as exc:
+        _remove(tmp)
+        if is_disk_full(exc):
+            raise disk_full_error(target, "it") from exc
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    with committed(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: Path) -> Any:

@@ -20,6 +20,7 @@ from sparkling_mnist.augment import RotateParams, SharpenMode, draw_rotate_angle
 from sparkling_mnist.augment.batch import UInt8Batch, to_uint8, validate_batch
 from sparkling_mnist.augment.geometry import rotate_sample_into
 from sparkling_mnist.augment.sharpen import sharpen_batch
+from sparkling_mnist.rundir import committed
 from sparkling_mnist.schema import SIDE
 
 _CELL_INCHES = 0.9
@@ -176,6 +177,6 @@ def sharpen_histogram_figure(stages: SharpenStages) -> Figure:
 
 def save_png(fig: Figure, path: Path) -> Path:
     """Write a figure as PNG (parent folders made); return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=110)
+    with committed(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     return path

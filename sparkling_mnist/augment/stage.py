@@ -33,7 +33,7 @@ from sparkling_mnist.augment.plots import (
     save_png,
     sharpen_histogram_figure,
 )
-from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.rundir import RunDir, committed, write_json_atomic
 from sparkling_mnist.schema import SIDE, pixels_from_arrow
 
 if TYPE_CHECKING:
@@ -190,7 +190,8 @@ def run_augment(
     spark.conf.set(ARROW_BATCH_CONF, str(rows_per_batch))
     started = time.monotonic()
     try:
-        augment_images(source, plan).write.mode("overwrite").parquet(str(run.augmented))
+        with committed(run.augmented) as tmp:
+            augment_images(source, plan).write.parquet(str(tmp))
     finally:
         spark.conf.set(ARROW_BATCH_CONF, previous_batch)
     seconds = time.monotonic() - started

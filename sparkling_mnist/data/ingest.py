@@ -20,7 +20,7 @@ from sparkling_mnist.data.assemble import AssembledImages, IngestCounts, assembl
 from sparkling_mnist.data.records import RejectedRow
 from sparkling_mnist.data.sources import read_source, source_has_test_part
 from sparkling_mnist.errors import RejectThresholdError
-from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.rundir import RunDir, committed, write_json_atomic
 from sparkling_mnist.schema import (
     IMAGE_ARROW_SCHEMA,
     REJECT_ARROW_SCHEMA,
@@ -117,9 +117,8 @@ def run_ingest(
         counts.rejected,
         read_seconds,
     )
-    to_spark(spark, rejects_table(images.rejects), "rejects").coalesce(1).write.mode("overwrite").parquet(
-        str(run.rejects)
-    )
+    with committed(run.rejects) as tmp:
+        to_spark(spark, rejects_table(images.rejects), "rejects").coalesce(1).write.parquet(str(tmp))
     write_json_atomic(run.ingest_summary, dataclasses.asdict(counts) | {"reject_fraction": counts.reject_fraction})
     check_reject_fraction(counts, settings.max_reject_fraction, str(run.rejects))
     if counts.accepted == 0:
@@ -127,7 +126,8 @@ def run_ingest(
 
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.rows_per_batch))
     frame = to_spark(spark, images_table(images), "images")
-    frame.write.mode("overwrite").partitionBy("split").parquet(str(run.images))
+    with committed(run.images) as tmp:
+        frame.write.partitionBy("split").parquet(str(tmp))
     elapsed = time.monotonic() - started
     log.info(
         "ingest: wrote %d rows (%s) to %s in %.1f s (%.0f rows/s)",

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sparkling_mnist.rundir import committed
+
 
 def score_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
     """Training (and validation) MSE against epochs, so a user sees whether training converged."""
@@ -25,8 +27,8 @@ def score_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with committed(path) as tmp:
+        figure.savefig(tmp)
     plt.close(figure)
     return path
 
@@ -47,7 +49,7 @@ def confusion_matrix_chart(matrix: np.ndarray, title: str, path: Path) -> Path:
         axes.text(column, row, str(count), ha="center", va="center", fontsize=7, color=color)
     figure.colorbar(shown, ax=axes, fraction=0.046)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with committed(path) as tmp:
+        figure.savefig(tmp)
     plt.close(figure)
     return path

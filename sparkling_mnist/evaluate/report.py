@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkling_mnist.config.settings import JobConfig
-from sparkling_mnist.rundir import RunDir, read_json
+from sparkling_mnist.rundir import RunDir, committed, read_json
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +258,7 @@ def render_report(run: RunDir, cfg: JobConfig | None = None) -> str:
 def write_report(run: RunDir, cfg: JobConfig | None = None) -> Path:
     """Write report.html (atomically replaced) and return its path."""
     text = render_report(run, cfg)
-    tmp = run.report.with_name(".report.html.tmp")
-    run.report.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(run.report)
+    with committed(run.report) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     log.info("report: %s (%.0f KB)", run.report, run.report.stat().st_size / 1024)
     return run.report

@@ -18,7 +18,7 @@ from sparkling_mnist.errors import FeatureAgreementError
 from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels, feature_batch, feature_schema
 from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.features.autoencoders import deep_features
-from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def write_augmented_features(
     table_schema = spark.read.parquet(str(run.features_split("train"))).schema
     encoded = augmented.select("id", "label", "pixels").mapInArrow(encode_partition, from_arrow_schema(schema))
     encoded = encoded.select([col(field.name).cast(field.dataType) for field in table_schema.fields])
-    encoded.write.mode("overwrite").parquet(str(run.features_augmented))
+    with committed(run.features_augmented) as tmp:
+        encoded.write.parquet(str(tmp))
     seconds = time.monotonic() - started
     rows = spark.read.parquet(str(run.features_augmented)).count()
     log.info("features: %d augmented rows encoded by numpy on the executors in %.1f s", rows, seconds)

@@ -33,7 +33,7 @@ from sparkling_mnist.features.autoencoders import (
     train_autoencoder,
 )
 from sparkling_mnist.features.torch_training import autoencoder_data, train_autoencoder_with_torch, trainer_history
-from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 from sparkling_mnist.torch_trainer import checked_plan, read_record, write_record
@@ -255,7 +255,8 @@ def write_feature_table(
         .withColumn("id", col("id").cast("long"))
         .withColumn("label", col("label").cast("int"))
     )
-    out.write.mode("overwrite").parquet(str(run.features_split(split)))
+    with committed(run.features_split(split)) as tmp:
+        out.write.parquet(str(tmp))
     log.info(
         "features: %s split, %d rows x %d feature columns written in %.1f s",
         split,

@@ -16,12 +16,12 @@ from sparkling_mnist.baseline.features_classifier import compare_with_baseline, 
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import run_ingest
-from sparkling_mnist.errors import StageError, StoreError
+from sparkling_mnist.errors import DiskFullError, StageError, StoreError
 from sparkling_mnist.evaluate.report import comparison_rows, write_report
 from sparkling_mnist.features.stage import build_features, check_features_parameters, feature_names
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augmented_rows
 from sparkling_mnist.run_lock import RunLock
-from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.rundir import RunDir, disk_full_error, is_disk_full, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, load_pipeline, store_pipeline
@@ -72,6 +72,8 @@ class StageRunner:
         try:
             summary = work()
         except (KeyboardInterrupt, Exception) as exc:
+            if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+                raise disk_full_error(self.run.root, f"stage {name}'s outputs") from exc
             if self.session.lost is None and self.session.confirm_lost() is None:
                 raise
             raise StageError(

@@ -9,13 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sparkling_mnist.rundir import committed
+
 
 def save_model(model: Any, folder: Path) -> Path:
-    """Save an H2O model as a binary file named by its id under `folder` (replaced)."""
+    """Save an H2O model as a binary file named by its id under `folder` (replaced).
+
+    Written under a temporary name and renamed when whole: a model file that exists is
+    a finished model, which a resumed run reuses (the folder must be one the driver
+    can rename in, as the run directory is).
+
+    Raises:
+        DiskFullError: the disk filled up while H2O wrote the file, naming it.
+    """
     import h2o
 
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(h2o.save_model(model, path=str(folder), filename=model.model_id, force=True))
+    target = folder / str(model.model_id)
+    with committed(target) as tmp:
+        h2o.save_model(model, path=str(folder), filename=tmp.name, force=True)
+    return target
 
 
 def load_model(path: Path | str) -> Any:

@@ -17,7 +17,7 @@ from sparkling_mnist.config.settings import TeamSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.evaluate import binary
 from sparkling_mnist.evaluate.charts import confusion_matrix_chart
-from sparkling_mnist.rundir import RunDir, read_json
+from sparkling_mnist.rundir import RunDir, committed, read_json
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.schema import pixels_from_arrow
 from sparkling_mnist.team import cube as cube_math
@@ -97,9 +97,8 @@ def _anomaly_view(
     top = np.argsort(-errors, kind="stable")[:SCRUFFIEST_SHOWN]
     title = f"highest {name} reconstruction error (label -> team)"
     _test_gallery(run, top, (ids, labels, predicted), "scruffiest.png", title)
-    pd.DataFrame({"id": ids, "reconstruction_error": errors}).to_parquet(
-        run.team_dir / "anomaly_test.parquet", index=False
-    )
+    with committed(run.team_dir / "anomaly_test.parquet") as tmp:
+        pd.DataFrame({"id": ids, "reconstruction_error": errors}).to_parquet(tmp, index=False)
     return {"autoencoder": name, "positives": "test rows the team gets wrong", **summary}
 
 

