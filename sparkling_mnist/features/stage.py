@@ -288,6 +288,6 @@ def _hidden_size(spec: AutoencoderSpec, source: AutoencoderInputs) -> int:
 
 def _write_history(run: RunDir, name: str, history: Any) -> None:
     folder = run.root / "features" / "history"
-    folder.mkdir(parents=True, exist_ok=True)
-    history.to_csv(folder / f"{name}.csv", index=False)
+    with committed(folder / f"{name}.csv") as tmp:
+        history.to_csv(tmp, index=False)
     score_history_chart(history, f"{name}: reconstruction MSE per epoch", folder / f"{name}.png")

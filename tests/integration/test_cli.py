@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from sparkling_mnist.pipeline.runner import STAGES
 from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS
 from tests.conftest import ROOT
 
@@ -33,10 +39,20 @@ def _run(args: list[str], timeout: int = 400) -> subprocess.CompletedProcess[str
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_main_job_runs_then_resumes(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    command = [str(BIN / "sparkling-mnist"), "run", "--config", "conf/local.yaml", "--set", f"run.dir={run_dir}", *TINY]
-    first = _run(command)
+def _main_job(run_dir: Path) -> list[str]:
+    return [str(BIN / "sparkling-mnist"), "run", "--config", "conf/local.yaml", "--set", f"run.dir={run_dir}", *TINY]
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The main job on the tiny data, run once from start to end (shared by two tests)."""
+    run_dir = tmp_path_factory.mktemp("undisturbed") / "run"
+    return run_dir, _run(_main_job(run_dir))
+
+
+def test_main_job_runs_then_resumes(undisturbed: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    run_dir, first = undisturbed
+    command = _main_job(run_dir)
     assert first.returncode == 0, first.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["baseline"]["test"]["rows"] == 60 and 0 <= metrics["baseline"]["test"]["error"] < 0.9
@@ -49,6 +65,76 @@ def test_main_job_runs_then_resumes(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr[-3000:]
     assert all(f"stage {stage}: already done" in second.stderr for stage in ("ingest", "augment", "baseline"))
     assert "cloud up" not in second.stderr  # nothing left to do: H2O is never started
+
+    # Moved to another disk, it is still the same run: every stage skips.
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.copytree(run_dir, moved)
+    third = _run(_main_job(moved))
+    assert third.returncode == 0, third.stderr[-3000:]
+    skipped = [stage for stage in STAGES if f"stage {stage}: already done" in third.stderr]
+    assert skipped == ["ingest", "augment", "baseline", "features", "team"], third.stderr[-3000:]
+    assert "cloud up" not in third.stderr
+
+
+def _killed_when(command: list[str], log: Path, ready: Callable[[], bool], what: str) -> str:
+    """Run the job and SIGKILL its whole process group (driver, JVM, Python workers: as a
+    machine crash would) the moment `ready()` holds. Returns the job's log."""
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 400
+        while process.poll() is None and not ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    text = log.read_text()
+    assert process.returncode == -signal.SIGKILL, f"the job was not killed {what}: {text[-3000:]}"
+    return text
+
+
+def test_a_job_killed_in_augment_features_and_team_resumes_to_the_same_results(
+    undisturbed: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """SIGKILL mid-augment, then mid-features (one autoencoder saved, the next training),
+    then mid-team (one member saved): the fourth start finishes with the undisturbed
+    run's results and retrains nothing that had finished."""
+    reference, first = undisturbed
+    assert first.returncode == 0, first.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    command = _main_job(run_dir)
+    models = run_dir / "models"
+
+    def saved(prefix: str) -> bool:
+        return any(path.name.startswith(prefix) for path in models.glob("*"))
+
+    _killed_when(command, tmp_path / "1.log", lambda: any(run_dir.glob("data/.augmented.incomplete-*")), "in augment")
+    assert not (run_dir / "stages" / "augment.json").exists() and not (run_dir / "data" / "augmented").exists()
+    second = _killed_when(command, tmp_path / "2.log", lambda: saved("AE200_"), "in features")
+    assert "taking over the lock" in second and "stage ingest: already done" in second
+    assert not (run_dir / "stages" / "features.json").exists()
+    third = _killed_when(command, tmp_path / "3.log", lambda: saved("dl_pixels_"), "in team")
+    assert "autoencoder AE200: reusing" in third
+    assert not (run_dir / "stages" / "team.json").exists()
+    last = _run(command)
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert "member dl_pixels: reusing" in last.stderr
+    assert [path.name for path in run_dir.rglob(".*incomplete-*")] == []
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    reused = {name: a["reused"] for name, a in metrics["features"]["autoencoders"].items()}
+    assert reused == {"AE200": True, "AE32": False, "AE768": False, "AE128": False}
+    members = {name: m["reused"] for name, m in metrics["team"]["members"].items()}
+    assert members == {"dl_pixels": True, "dl_pixels_subset": False, "dl_features": False, "gbm": False}
+    for section in ("baseline", "team"):
+        assert metrics[section]["test"] == expected[section]["test"], section
+    for split in ("valid", "test"):
+        got = pd.read_parquet(run_dir / "team" / f"predictions_{split}.parquet")
+        want = pd.read_parquet(reference / "team" / f"predictions_{split}.parquet")
+        pd.testing.assert_frame_equal(got, want)
 
 
 def test_bad_config_fails_fast_with_the_key_path(tmp_path: Path) -> None:
