@@ -552,6 +552,10 @@ class S3Settings(_Section):
     region: str = "us-east-1"
     max_attempts: int = Field(3, ge=1, le=20, description="tries per request before a clear error")
     timeout_seconds: float = Field(10.0, gt=0, description="connect and read timeout per try")
+    backoff_seconds: float = Field(
+        0.2, ge=0, le=60, description="wait before the first retry (a 5xx answer, a timeout); doubled per retry"
+    )
+    max_backoff_seconds: float = Field(5.0, ge=0, le=300, description="longest wait between two tries")
 
     @model_validator(mode="before")
     @classmethod

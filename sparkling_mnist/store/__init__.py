@@ -38,6 +38,8 @@ def open_store(settings: StoreSettings, spark: Any | None = None, uri: str | Non
             region=s3.region,
             attempts=s3.max_attempts,
             timeout=s3.timeout_seconds,
+            backoff=s3.backoff_seconds,
+            max_backoff=s3.max_backoff_seconds,
         )
     elif location.scheme == "hdfs":
         if spark is None:

@@ -83,8 +83,26 @@ def check_manifest(manifest: Mapping[str, Any], where: str) -> None:
             raise ValueError(f"{where}: manifest has no {key!r}")
     for model_id, entry in manifest["models"].items():
         files = [entry, *entry.get("artifacts", {}).values()]
-        if entry.get("status") == SAVED and not all(item.get("file") and item.get("sha256") for item in files):
-            raise ValueError(f"{where}: model {model_id} is marked saved without a file and checksum")
+        if entry.get("status") == SAVED and not all(
+            item.get("file") and item.get("sha256") and isinstance(item.get("size"), int) for item in files
+        ):
+            raise ValueError(f"{where}: model {model_id} is marked saved without a file, size and checksum")
+
+
+def checksum_problem(path: str, entry: Mapping[str, Any], size: int, sha256: str) -> str | None:
+    """None when a file read back as `size` bytes with digest `sha256` is the one the
+    manifest `entry` records; otherwise what is wrong, naming `path`: truncated (fewer
+    bytes), or altered (other bytes)."""
+    expected_size, expected_sha256 = entry["size"], entry["sha256"]
+    if (size, sha256) == (expected_size, expected_sha256):
+        return None
+    if size < expected_size:
+        found = f"truncated: {size} of {expected_size} bytes"
+    elif size > expected_size:
+        found = f"altered: {size} bytes, the manifest records {expected_size}"
+    else:
+        found = f"altered: sha256 {sha256[:12]}..., the manifest records {expected_sha256[:12]}..."
+    return f"{path}: checksum mismatch with the manifest ({found})"
 
 
 def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from sparkling_mnist.errors import ExportError, StoreError
 from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.runtime.models import h2o_version, model_in_cluster
 from sparkling_mnist.store.files import StoreFiles, sha256_of
-from sparkling_mnist.store.manifest import FAILED, SAVED, ModelEntry, build_manifest, check_manifest
+from sparkling_mnist.store.manifest import (
+    FAILED,
+    SAVED,
+    ModelEntry,
+    build_manifest,
+    check_manifest,
+    checksum_problem,
+)
 from sparkling_mnist.store.rekey import rekey_model
 from sparkling_mnist.store_location import MANIFEST, StoreLocation, check_run_id
 
@@ -84,11 +91,21 @@ class ModelStore:
         """Save models (H2O model objects or model ids) under `<store>/<run_id>/`, then
         the manifest. Every model is attempted; failures are reported, not raised.
 
+        A manifest already there is removed first: until the new one is written the run
+        reads as incomplete, so a save that fails part way never leaves an old manifest
+        vouching for files it has since replaced.
+
         Returns:
-            The report; `ok` is false when any model failed (the manifest marks it).
+            The report; `ok` is false when any model failed (the manifest marks it, and
+            lists no file or checksum for it).
+
+        Raises:
+            StoreError: the manifest could not be removed or written (naming it); the
+                run then has no manifest and reads as incomplete.
         """
         check_run_id(run_id)
         roles = roles or {}
+        self.files.delete(self.location.manifest(run_id))
         entries: dict[str, ModelEntry] = {}
         for model in models:
             model_id = model if isinstance(model, str) else str(model.model_id)
@@ -117,21 +134,28 @@ class ModelStore:
         model_id = model if isinstance(model, str) else str(model.model_id)
         target = self.location.path(run_id, model_id)
         entry = ModelEntry(model_id=model_id, status=FAILED, **_role_fields(role))
+        writing = target  # the file being written when something fails, for the report
         try:
             h2o_model = h2o.get_model(model_id) if isinstance(model, str) else model
             entry.algorithm = entry.algorithm or str(h2o_model.algo)
             h2o.save_model(h2o_model, path=self.location.run(run_id), filename=model_id, force=True)
             entry.size, entry.sha256 = sha256_of(self.files, target)
             for kind in role.get("artifacts", ()):
+                writing = self.location.path(run_id, artifact_name(model_id, kind))
                 entry.artifacts[kind] = self._save_artifact(run_id, h2o_model, kind)
             for kind in role.get("optional_artifacts", ()):
+                writing = self.location.path(run_id, artifact_name(model_id, kind))
                 try:
                     entry.artifacts[kind] = self._save_artifact(run_id, h2o_model, kind)
                 except ExportError as exc:  # a network numpy cannot reproduce: scored by its MOJO
                     log.info("store: model %s has no %s artifact: %s", model_id, kind, exc)
         except Exception as exc:  # H2O and storage raise many types; each is reported
-            entry.error = _one_line(exc)
-            log.error("store: model %s not saved to %s: %s", model_id, target, entry.error)
+            entry.error = f"saving {writing}: {_one_line(exc)}"
+            # A failed model is listed with its reason only: no size, checksum or artifact
+            # of a save that did not finish (a file may be missing, half there or stale).
+            entry.size = entry.sha256 = None
+            entry.artifacts = {}
+            log.error("store: model %s not saved: %s", model_id, entry.error)
             return entry
         entry.status = SAVED
         entry.file = f"{run_id}/{model_id}"
@@ -141,7 +165,7 @@ class ModelStore:
         """Write a scoring artifact beside the model: its MOJO (`mojo`) or its network as
         numpy arrays (`network`: autoencoders, and deep-learning members when numpy
         reproduces them), both usable without an H2O cluster."""
-        name = f"{model.model_id}{ARTIFACT_SUFFIXES[kind]}"
+        name = artifact_name(str(model.model_id), kind)
         with tempfile.TemporaryDirectory(prefix="sparkling-mnist-artifact-") as folder:
             if kind == "mojo":
                 local = Path(model.download_mojo(path=folder))
@@ -164,9 +188,11 @@ class ModelStore:
         entry = manifest["models"].get(model_id, {}).get("artifacts", {}).get(kind)
         if entry is None:
             raise StoreError(f"run {manifest['run_id']}: model {model_id} has no {kind} in the store")
-        data = self.files.read_bytes(self.location.path(entry["file"]))
-        if (len(data), hashlib.sha256(data).hexdigest()) != (entry["size"], entry["sha256"]):
-            raise StoreError(f"{entry['file']}: checksum mismatch with the manifest")
+        path = self.location.path(entry["file"])
+        data = self.files.read_bytes(path)
+        problem = checksum_problem(path, entry, len(data), hashlib.sha256(data).hexdigest())
+        if problem:
+            raise StoreError(problem)
         local: Path = folder / str(entry["file"]).rsplit("/", 1)[-1]
         local.write_bytes(data)
         return local
@@ -200,7 +226,12 @@ class ModelStore:
                 f"({len(stored)} model file(s) present); save it again to complete it"
             )
         try:
-            manifest: dict[str, Any] = json.loads(self.files.read_bytes(path))
+            manifest = json.loads(self.files.read_bytes(path))
+        except ValueError as exc:  # JSON and UTF-8 decoding errors
+            raise StoreError(f"{path}: not a readable manifest (truncated or altered?): {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise StoreError(f"{path}: not a readable manifest (a JSON {type(manifest).__name__}, not an object)")
+        try:
             check_manifest(manifest, path)
         except ValueError as exc:
             raise StoreError(str(exc)) from exc
@@ -223,17 +254,16 @@ class ModelStore:
 
     def _verify_file(self, report: VerifyReport, model_id: str, entry: Mapping[str, Any]) -> None:
         """Re-read one stored file (a model or an artifact) against its manifest entry."""
+        path = self.location.path(entry["file"])
         try:
-            size, digest = sha256_of(self.files, self.location.path(entry["file"]))
+            size, digest = sha256_of(self.files, path)
         except StoreError as exc:
             report.problems.append(f"{model_id}: {exc}")
             return
         report.checked += 1
-        if (size, digest) != (entry["size"], entry["sha256"]):
-            report.problems.append(
-                f"{model_id}: checksum mismatch in {entry['file']} (stored {entry['size']} bytes "
-                f"{entry['sha256'][:12]}, read {size} bytes {digest[:12]})"
-            )
+        problem = checksum_problem(path, entry, size, digest)
+        if problem:
+            report.problems.append(f"{model_id}: {problem}")
 
     def load_run(self, run_id: str, *, namespace: str | None = None) -> dict[str, Any]:
         """Load every saved model of a run into the H2O cluster.
@@ -258,9 +288,9 @@ class ModelStore:
         return loaded
 
     def _load_one(self, path: str, entry: Mapping[str, Any], namespace: str) -> Any:
-        size, digest = sha256_of(self.files, path)
-        if (size, digest) != (entry["size"], entry["sha256"]):
-            raise StoreError(f"{path}: checksum mismatch with the manifest (file changed or truncated)")
+        problem = checksum_problem(path, entry, *sha256_of(self.files, path))
+        if problem:
+            raise StoreError(problem)
         return _load_namespaced(path, namespace)
 
 
@@ -285,6 +315,11 @@ def _load_namespaced(path: str, namespace: str) -> Any:
         )
         return h2o.get_model(namespaced(namespace, model_id))
     return h2o.load_model(path)
+
+
+def artifact_name(model_id: str, kind: str) -> str:
+    """The file name of a model's artifact of `kind` (`mojo`, `network`) beside the model."""
+    return f"{model_id}{ARTIFACT_SUFFIXES[kind]}"
 
 
 def _role_fields(role: Mapping[str, Any]) -> dict[str, Any]:
