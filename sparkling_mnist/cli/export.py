@@ -51,6 +51,11 @@ def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
     cmd.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="max |H2O - export| (%(default)g)")
     cmd.add_argument("--sample-rows", type=int, default=DEFAULT_SAMPLE_ROWS, help="rows to check on (%(default)d)")
     cmd.add_argument("--split", choices=SPLITS, default="test", help="split of the run to check on (%(default)s)")
+    cmd.add_argument(
+        "--compile",
+        action="store_true",
+        help="save it compiled for further training: Adam + categorical cross-entropy (classifiers) or MSE",
+    )
     add_job_options(cmd)
     return cmd
 
@@ -73,6 +78,7 @@ def export_from_run(
     tolerance: float = DEFAULT_TOLERANCE,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     split: str = "test",
+    compile_model: bool = False,
 ) -> ExportReport:
     """Export `model` to `out`, checking it on the first rows of the run's `split`.
 
@@ -86,7 +92,9 @@ def export_from_run(
     h2o_model = load_h2o_model(resolve_model_ref(run, model))
     images = read_split(session.spark, run, split).orderBy("id").limit(sample_rows)
     frame = images_to_h2o(hc, images, f"export_check_{split}")
-    return export_keras(h2o_model, frame, out, tolerance=tolerance, sample_rows=sample_rows, layer=layer)
+    return export_keras(
+        h2o_model, frame, out, tolerance=tolerance, sample_rows=sample_rows, layer=layer, compile_model=compile_model
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -103,6 +111,7 @@ def run_export(args: argparse.Namespace) -> int:
                 tolerance=args.tolerance,
                 sample_rows=args.sample_rows,
                 split=args.split,
+                compile_model=args.compile,
             )
     except SparklingMnistError as exc:
         log.error("%s failed: %s", COMMAND, exc)

@@ -141,6 +141,7 @@ def export_keras(
     tolerance: float = DEFAULT_TOLERANCE,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     layer: int | None = None,
+    compile_model: bool = False,
 ) -> ExportReport:
     """Export an H2O deep-learning model to a Keras 3 `.keras` file, checked.
 
@@ -159,6 +160,8 @@ def export_keras(
         sample_rows: how many rows of `frame` to check on.
         layer: export the encoder up to this hidden layer (0-based, as H2O's
             `deepfeatures`) instead of the whole model.
+        compile_model: save the model compiled for further training (Adam; categorical
+            cross-entropy for classifiers, MSE for autoencoders and regressions).
 
     Returns:
         The report: paths written, the figures, notes for fine-tuning.
@@ -178,8 +181,10 @@ def export_keras(
         raise ExportError(f"Keras is not available ({exc}); {KERAS_EXTRA_HINT}") from exc
 
     spec = read_network(model)
-    reference = h2o_reference(model, spec, frame, layer=layer, sample_rows=sample_rows)
     built = keras_model.build_keras_model(spec, layer=layer)
+    if compile_model:
+        keras_model.compile_for_training(built, spec, layer=layer)
+    reference = h2o_reference(model, spec, frame, layer=layer, sample_rows=sample_rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
     built.save(str(staging))

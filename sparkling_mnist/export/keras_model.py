@@ -47,6 +47,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras
 import numpy as np
 
+from sparkling_mnist.errors import ExportError
 from sparkling_mnist.export.network_spec import LOG_LINK_MAX, Layer, NetworkSpec
 
 KERAS_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "elu": "elu", "softmax": "softmax", "linear": None}
@@ -148,6 +149,30 @@ def _apply_output(spec: NetworkSpec, x: Any) -> Any:
         sub, mul = scaling
         x = keras.layers.Rescaling(1.0 / mul, offset=sub, name="reconstruction")(x)
     return x
+
+
+def compile_for_training(
+    model: Any, spec: NetworkSpec, *, layer: int | None = None, learning_rate: float = 1e-3
+) -> Any:
+    """Compile an exported model so `fit` continues training it: Adam with categorical
+    cross-entropy (targets one-hot) for a classifier, mean squared error for an
+    autoencoder (targets: the inputs) or a regression. Returns the model.
+
+    Raises:
+        ExportError: an encoder (`layer` given) has no training target.
+    """
+    if layer is not None:
+        raise ExportError(
+            f"{spec.model_id}: --compile needs the whole model; an encoder up to hidden layer {layer} has no "
+            "training target (export without --layer, or compile it yourself for your own target)"
+        )
+    if spec.is_classifier:
+        loss, metrics = "categorical_crossentropy", ["categorical_accuracy"]
+    else:
+        loss, metrics = "mean_squared_error", []
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=metrics)
+    model.optimizer.build(model.trainable_variables)  # saved with its slots: the reload warns of none
+    return model
 
 
 def _safe_name(model_id: str) -> str:

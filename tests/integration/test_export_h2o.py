@@ -371,8 +371,12 @@ def test_export_command_from_a_run(jvm_session: SparkH2OSession, h2o: Any, digit
     _write_split(run, "test", batch.pixels.astype(np.uint8), batch.labels.astype(np.int32))
     model = _train(digits, list(PIXEL_COLUMNS), "label", activation="Rectifier", hidden=[8], epochs=1)
     h2o.save_model(model, path=str(run.root / "models"), filename="tiny", force=True)
-    report = export_from_run(jvm_session, run, "models/tiny", tmp_path / "tiny.keras", sample_rows=12)
+    report = export_from_run(
+        jvm_session, run, "models/tiny", tmp_path / "tiny.keras", sample_rows=12, compile_model=True
+    )
     assert report.check.passed and report.check.rows == 12 and (tmp_path / "tiny.keras").is_file()
     assert report.check.max_abs_diff["numpy"] <= EXACT
+    compiled = keras.saving.load_model(str(tmp_path / "tiny.keras"))  # --compile: ready for fit
+    assert compiled.loss == "categorical_crossentropy" and type(compiled.optimizer).__name__ == "Adam"
     with pytest.raises(ExportError, match="has no train split"):
         export_from_run(jvm_session, run, "models/tiny", tmp_path / "x.keras", split="train")

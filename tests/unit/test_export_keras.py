@@ -164,3 +164,47 @@ def test_saved_file_reloads_without_custom_objects(tmp_path: Path) -> None:
     data = rows()
     np.testing.assert_array_equal(keras_outputs(reloaded, spec, data), keras_outputs(model, spec, data))
     assert {type(layer).__module__.split(".")[0] for layer in reloaded.layers} == {"keras"}
+
+
+def _one_step_lowers_the_loss(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    before = float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+    model.train_on_batch(x, y)
+    after = float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+    return before, after
+
+
+def test_compiled_classifier_trains_further_after_a_reload(tmp_path: Path) -> None:
+    """`--compile`: Adam + categorical cross-entropy, kept in the `.keras` file; one
+    training step on a batch lowers that batch's loss."""
+    spec = classifier("relu", dropout=0.2)
+    model = keras_model.compile_for_training(keras_model.build_keras_model(spec), spec)
+    path = tmp_path / "model.keras"
+    model.save(str(path))
+    reloaded = keras.saving.load_model(str(path))
+    assert reloaded.loss == "categorical_crossentropy"
+    assert type(reloaded.optimizer).__name__ == "Adam"
+    x = expand_inputs(spec, rows(64)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[RNG.integers(0, 3, size=64)]
+    before, after = _one_step_lowers_the_loss(reloaded, x, y)
+    assert after < before
+
+
+def test_compiled_autoencoder_learns_its_inputs_and_an_encoder_is_refused() -> None:
+    spec = NetworkSpec(
+        model_id="ae",
+        category="AutoEncoder",
+        activation="Tanh",
+        categorical_inputs=(),
+        numeric_inputs=("u", "v", "w"),
+        use_all_factor_levels=True,
+        norm_sub=np.array([0.0, 1.0, 2.0]),
+        norm_mul=np.array([1.0, 0.5, 0.25]),
+        layers=(random_layer("tanh", 2, 3), random_layer("tanh", 3, 2)),
+    )
+    model = keras_model.compile_for_training(keras_model.build_keras_model(spec), spec)
+    assert model.loss == "mean_squared_error"
+    x = RNG.normal(size=(64, 3)).astype(np.float32)
+    before, after = _one_step_lowers_the_loss(model, x, x)
+    assert after < before
+    with pytest.raises(ExportError, match="--compile needs the whole model"):
+        keras_model.compile_for_training(keras_model.build_keras_model(spec, layer=0), spec, layer=0)
