@@ -42,12 +42,19 @@ def merge_java_options(existing: str | None, extra: tuple[str, ...] = ()) -> str
 
 
 def store_java_options(cfg: JobConfig) -> tuple[str, ...]:
-    """JVM properties for H2O's own S3 client when the store is on S3 (endpoint, path
-    style). Credentials are not among them: H2O reads the AWS environment variables or
-    the AWS chain."""
+    """JVM properties for H2O's own S3 client when the store is on S3: endpoint, path
+    style, and the store's bound on tries and its timeouts (H2O writes and reads the
+    model binaries; without these its SDK's defaults apply: 3 retries, 50 s). Credentials
+    are not among them: H2O reads the AWS environment variables or the AWS chain."""
     if not (cfg.store.uri or "").startswith("s3://"):
         return ()
-    options = []
+    s3 = cfg.store.s3
+    timeout_ms = round(s3.timeout_seconds * 1000)
+    options = [
+        f"-Dsys.ai.h2o.persist.s3.maxErrorRetry={s3.max_attempts - 1}",
+        f"-Dsys.ai.h2o.persist.s3.socketTimeout={timeout_ms}",
+        f"-Dsys.ai.h2o.persist.s3.connectionTimeout={timeout_ms}",
+    ]
     if cfg.store.s3.endpoint:
         options.append(f"-Dsys.ai.h2o.persist.s3.endPoint={cfg.store.s3.endpoint}")
     if cfg.store.s3.path_style:

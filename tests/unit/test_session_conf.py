@@ -73,3 +73,29 @@ def test_settings_sparkling_water_refuses(key: str) -> None:
 def test_merge_java_options_does_not_repeat() -> None:
     once = merge_java_options("-Xmx1g")
     assert merge_java_options(once) == once and once.startswith("-Xmx1g ")
+
+
+def test_h2o_s3_client_gets_the_store_s_endpoint_tries_and_timeouts() -> None:
+    from sparkling_mnist.runtime.spark_conf import store_java_options
+
+    cfg = validate_config(
+        {
+            "store": {
+                "uri": "s3://models/runs",
+                "s3": {
+                    "endpoint": "http://127.0.0.1:9000",
+                    "path_style": True,
+                    "max_attempts": 5,
+                    "timeout_seconds": 2.5,
+                },
+            }
+        }
+    )
+    assert set(store_java_options(cfg)) == {
+        "-Dsys.ai.h2o.persist.s3.endPoint=http://127.0.0.1:9000",
+        "-Dsys.ai.h2o.persist.s3.enable.path.style=true",
+        "-Dsys.ai.h2o.persist.s3.maxErrorRetry=4",  # 5 tries in all, as boto3's side
+        "-Dsys.ai.h2o.persist.s3.socketTimeout=2500",
+        "-Dsys.ai.h2o.persist.s3.connectionTimeout=2500",
+    }
+    assert store_java_options(validate_config({"store": {"uri": "/shared/models"}})) == ()
