@@ -37,6 +37,7 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter
 
+from sparkling_mnist.errors import StoreError
 from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
 from sparkling_mnist.export.network_spec import NetworkSpec
 from sparkling_mnist.export.numpy_forward import forward
@@ -353,14 +354,17 @@ def store_pipeline(plan: ScoringPlan, store: ModelStore) -> str:
     """
     target = store.location.path(plan.run_id, PIPELINE_FOLDER)
     if store.location.scheme != "s3":
-        return export_pipeline(plan, store, target)
-    with tempfile.TemporaryDirectory(prefix="sparkling-mnist-pipeline-") as folder:
-        local = Path(folder) / PIPELINE_FOLDER
-        export_pipeline(plan, store, str(local))
-        for path in sorted(local.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                store.files.write_bytes(f"{target}/{path.relative_to(local).as_posix()}", path.read_bytes())
-    log.info("pipeline of run %s uploaded to %s", plan.run_id, target)
+        export_pipeline(plan, store, target)
+    else:
+        with tempfile.TemporaryDirectory(prefix="sparkling-mnist-pipeline-") as folder:
+            local = Path(folder) / PIPELINE_FOLDER
+            export_pipeline(plan, store, str(local))
+            for path in sorted(local.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    store.files.write_bytes(f"{target}/{path.relative_to(local).as_posix()}", path.read_bytes())
+        log.info("pipeline of run %s uploaded to %s", plan.run_id, target)
+    files = store.record_folder(plan.run_id, PIPELINE_FOLDER)  # last: the pipeline is whole
+    log.info("pipeline of run %s: %d files checksummed", plan.run_id, len(files))
     return target
 
 
@@ -375,13 +379,25 @@ def load_pipeline(path: str) -> PipelineModel:
 
 
 def load_stored_pipeline(plan: ScoringPlan, store: ModelStore, folder: Path) -> PipelineModel | None:
-    """The PipelineModel the store stage saved beside the run's models, or None when the
-    run has none. Spark reads local and `hdfs://` stores itself; an `s3://` store's
-    pipeline is copied into `folder` first (Spark has no S3 client here)."""
+    """The PipelineModel the store stage saved beside the run's models, checked file by
+    file against its record, or None when the run has none (or an unfinished one, or
+    one saved before pipelines were checksummed: the caller builds it from the run's
+    checked artifacts). Spark reads local and `hdfs://` stores itself; an `s3://`
+    store's pipeline is copied into `folder` first (Spark has no S3 client here).
+
+    Raises:
+        StoreError: a file of the stored pipeline is missing, truncated or altered.
+    """
     target = store.location.path(plan.run_id, PIPELINE_FOLDER)
     files = [path for path in store.files.list(target) if "/." not in path]
     if not any(path.endswith("/metadata/part-00000") for path in files):
         return None
+    if not store.folder_record(plan.run_id, PIPELINE_FOLDER):
+        log.warning("run %s: the stored pipeline has no record of its files; building one from the models", plan.run_id)
+        return None
+    problems = store.check_folder(plan.run_id, PIPELINE_FOLDER)
+    if problems:
+        raise StoreError(f"run {plan.run_id}: the stored pipeline is damaged: {'; '.join(problems)}")
     if store.location.scheme != "s3":
         return load_pipeline(target)
     local = folder / PIPELINE_FOLDER

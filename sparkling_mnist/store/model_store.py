@@ -39,6 +39,8 @@ from sparkling_mnist.store_location import MANIFEST, StoreLocation, check_run_id
 log = logging.getLogger(__name__)
 
 ARTIFACT_SUFFIXES = {"mojo": ".mojo.zip", "network": ".network.npz"}
+FOLDER_RECORD_SUFFIX = ".files.json"
+"""`<run>/<folder>.files.json`: the files of a folder saved beside the models, checksummed."""
 
 
 @dataclass
@@ -250,7 +252,68 @@ class ModelStore:
                 continue
             for item in [entry, *entry.get("artifacts", {}).values()]:
                 self._verify_file(report, model_id, item)
+        for folder in self._recorded_folders(run_id):
+            report.checked += len(self.folder_record(run_id, folder))
+            report.problems.extend(f"{folder}: {problem}" for problem in self.check_folder(run_id, folder))
         return report
+
+    # Folders saved beside the models (the run's PipelineModel): a checksum record each
+
+    def _folder_record_path(self, run_id: str, folder: str) -> str:
+        return self.location.path(run_id, f"{folder}{FOLDER_RECORD_SUFFIX}")
+
+    def _recorded_folders(self, run_id: str) -> list[str]:
+        names = [path.rsplit("/", 1)[-1] for path in self.files.list(self.location.run(run_id))]
+        return sorted(name.removesuffix(FOLDER_RECORD_SUFFIX) for name in names if name.endswith(FOLDER_RECORD_SUFFIX))
+
+    def record_folder(self, run_id: str, folder: str) -> dict[str, Any]:
+        """Write `<run>/<folder>.files.json`: every file under `<run>/<folder>/` with its
+        size and SHA-256, read back from the store. Written after the folder, so a
+        folder without a record is an unfinished one. Returns the record."""
+        root = self.location.path(run_id, folder)
+        record = {}
+        for path in self.files.list(root):
+            size, digest = sha256_of(self.files, path)
+            record[path.removeprefix(root + "/")] = {"size": size, "sha256": digest}
+        data = json.dumps({"folder": folder, "files": record}, indent=2, sort_keys=True).encode()
+        self.files.write_bytes(self._folder_record_path(run_id, folder), data)
+        return record
+
+    def folder_record(self, run_id: str, folder: str) -> dict[str, Any]:
+        """The files recorded for `<run>/<folder>/` ({} when it has no record).
+
+        Raises:
+            StoreError: the record exists but cannot be read, naming it.
+        """
+        path = self._folder_record_path(run_id, folder)
+        if not self.files.exists(path):
+            return {}
+        try:
+            files: dict[str, Any] = json.loads(self.files.read_bytes(path))["files"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: not a readable file record ({exc})") from None
+        return files
+
+    def check_folder(self, run_id: str, folder: str) -> list[str]:
+        """What is wrong with `<run>/<folder>/` against its record: files missing,
+        truncated, altered or added, each naming the file ([] when whole).
+
+        Raises:
+            StoreError: the folder has no record (unfinished, or saved by an older version).
+        """
+        record = self.folder_record(run_id, folder)
+        root = self.location.path(run_id, folder)
+        if not record:
+            raise StoreError(f"{root}: no record of its files ({folder}{FOLDER_RECORD_SUFFIX}): unfinished or older")
+        present = {path.removeprefix(root + "/"): path for path in self.files.list(root)}
+        problems = [f"{root}/{name}: missing" for name in sorted(set(record) - set(present))]
+        problems += [f"{root}/{name}: not in the record (added later)" for name in sorted(set(present) - set(record))]
+        for name in sorted(set(record) & set(present)):
+            size, digest = sha256_of(self.files, present[name])
+            problem = checksum_problem(present[name], record[name], size, digest)
+            if problem:
+                problems.append(problem)
+        return problems
 
     def _verify_file(self, report: VerifyReport, model_id: str, entry: Mapping[str, Any]) -> None:
         """Re-read one stored file (a model or an artifact) against its manifest entry."""

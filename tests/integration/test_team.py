@@ -296,6 +296,35 @@ def test_stored_pipeline_model_loads_and_scores_like_the_team(
     np.testing.assert_array_equal(rescored[probabilities].to_numpy(), scored[probabilities].to_numpy())
 
 
+def test_a_damaged_stored_pipeline_is_named_not_loaded(
+    team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
+) -> None:
+    """The stored pipeline's files are checksummed (`pipeline.files.json`, written last):
+    `verify` and scoring's load name a file changed after it was written."""
+    import shutil
+
+    from sparkling_mnist.errors import StoreError
+    from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, load_stored_pipeline
+    from sparkling_mnist.scoring.plan import ScoringPlan
+    from sparkling_mnist.store import open_store
+
+    stored = _stored(team_run, jvm_session)
+    assert stored.verify("score-test").ok
+    recorded = stored.folder_record("score-test", PIPELINE_FOLDER)
+    assert any(name.startswith("metadata/") for name in recorded) and len(recorded) >= 4
+    copy = open_store(StoreSettings(uri=str(tmp_path / "store"), run_id="score-test"))
+    shutil.copytree(stored.location.root, copy.location.root)
+    victim = next(Path(copy.location.path("score-test", PIPELINE_FOLDER)).rglob("part-*.parquet"))
+    victim.write_bytes(victim.read_bytes()[:-10])  # a partial copy
+    report = copy.verify("score-test")
+    assert not report.ok and any(
+        f"{victim}: checksum mismatch" in problem and "truncated" in problem for problem in report.problems
+    )
+    plan = ScoringPlan.from_manifest(copy.manifest("score-test"))
+    with pytest.raises(StoreError, match=rf"the stored pipeline is damaged: .*{victim.name}"):
+        load_stored_pipeline(plan, copy, tmp_path / "scratch")
+
+
 def test_a_stored_run_is_tracked_in_a_local_mlflow_store(
     team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
 ) -> None:
