@@ -14,7 +14,8 @@ from sparkling_mnist.augment.selection import RowSelection
 from sparkling_mnist.config.h2o_params import check_parameters
 from sparkling_mnist.config.settings import BaselineSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames, TrainingFrames
-from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier
+from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, record_training_insight
+from sparkling_mnist.runtime.models import model_in_cluster
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.torch_trainer import (
     TorchRequest,
@@ -142,7 +143,7 @@ def train_classifier_on(
     if settings.trainer == "torch":
         data = run_rows(frames.run, kind, selection, x, label_classes(training.originals))
         torch = TorchRequest(settings.torch, data, frames.spark, seed, "baseline.params")
-    return train_deep_learning_classifier(
+    result = train_deep_learning_classifier(
         model_id,
         params,
         x,
@@ -151,6 +152,10 @@ def train_classifier_on(
         features="raw pixels (784)" if kind == "pixels" else f"autoencoder features ({len(x)})",
         torch=torch,
     )
+    model = model_in_cluster(model_id)
+    name = "baseline" if kind == "pixels" else "features_classifier"
+    result["training"] = record_training_insight(model, "deeplearning", name, frames.run, result.get("torch"))
+    return result
 
 
 def baseline_rows(settings: BaselineSettings, seed: int) -> RowSelection:

@@ -53,3 +53,41 @@ def confusion_matrix_chart(matrix: np.ndarray, title: str, path: Path) -> Path:
         figure.savefig(tmp)
     plt.close(figure)
     return path
+
+
+def classifier_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
+    """A classifier's training and validation error and logloss per epoch (or tree), from
+    `training_insight.history_table`: where it stopped and whether it still improved."""
+    figure, panels = plt.subplots(1, 2, figsize=(9, 3.6), dpi=100)
+    for axes, metric, label in zip(panels, ("classification_error", "logloss"), ("error", "logloss"), strict=True):
+        for part, marker in (("training", "o"), ("validation", "s")):
+            column = f"{part}_{metric}"
+            if column in history and history[column].notna().any():
+                axes.plot(history["step"], history[column], marker=marker, markersize=3, label=part)
+        axes.set_xlabel(str(history.attrs.get("x", "step")).replace("_", " "))
+        axes.set_ylabel(label)
+        axes.grid(alpha=0.3)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    with committed(path) as tmp:
+        figure.savefig(tmp)
+    plt.close(figure)
+    return path
+
+
+def importance_map_chart(grid: np.ndarray, title: str, path: Path) -> Path:
+    """Pixel importances (scaled to the largest, 28 x 28) as a heat map: where the
+    model looks."""
+    figure, axes = plt.subplots(figsize=(4.2, 3.8), dpi=100)
+    shown = axes.imshow(grid, cmap="inferno", vmin=0.0, vmax=max(float(grid.max()), 1e-12))
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.set_title(title, fontsize=9)
+    figure.colorbar(shown, ax=axes, fraction=0.046, label="scaled importance")
+    figure.tight_layout()
+    with committed(path) as tmp:
+        figure.savefig(tmp)
+    plt.close(figure)
+    return path

@@ -191,3 +191,28 @@ def test_shipped_configs_load_by_name_from_any_folder(tmp_path: Path, monkeypatc
     assert load_config("conf/local.yaml").run.dir == "runs/mine"
     with pytest.raises(ConfigError, match=r"config file nope not found, and it is not a shipped config \(bench"):
         load_config("nope")
+
+
+def test_walkthrough_config_is_h2o_s_mnist_network_on_the_embedded_digits() -> None:
+    from sparkling_mnist.baseline.classifier import classifier_parameters
+
+    cfg = load_config("walkthrough")
+    assert isinstance(cfg.source, MlxtendSource) and cfg.baseline.trainer == "h2o"
+    params = classifier_parameters(cfg.baseline, cfg.run.seed)  # checked against H2O's estimator
+    walkthrough = {
+        "activation": "RectifierWithDropout",
+        "adaptive_rate": False,
+        "rate": 0.01,
+        "rate_decay": 0.9,
+        "rate_annealing": 1e-6,
+        "momentum_start": 0.95,
+        "momentum_ramp": 1e5,
+        "momentum_stable": 0.99,
+        "nesterov_accelerated_gradient": False,
+        "input_dropout_ratio": 0.2,
+        "train_samples_per_iteration": 20000,
+        "classification_stop": -1,
+        "l1": 1e-5,
+    }
+    assert {key: params[key] for key in walkthrough} == walkthrough
+    assert not (cfg.augment.enabled or cfg.features.enabled or cfg.team.enabled)
