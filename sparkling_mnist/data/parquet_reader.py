@@ -1,7 +1,12 @@
-"""Parquet in the project's schema: id, label, pixels (784 bytes) and an optional split."""
+"""Parquet in the project's schema: id, label, pixels (784 bytes) and an optional split.
+
+Other columns are ignored, and named in a warning (a column the user meant to be read,
+such as a second label, must not vanish unseen).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +18,15 @@ from sparkling_mnist.data.records import Part, RejectedRow, SourceBatch
 from sparkling_mnist.errors import InputDataError
 from sparkling_mnist.schema import PIXELS, SPLITS
 
+log = logging.getLogger(__name__)
+
 REQUIRED = {"id": "integer", "label": "integer", "pixels": "binary (784 bytes)"}
+OPTIONAL = ("split",)
 
 
-def _check_columns(table: pa.Table, path: str) -> None:
+def _check_columns(table: pa.Table, names: list[str], path: str) -> None:
     expected = ", ".join(f"{name}: {kind}" for name, kind in REQUIRED.items())
-    missing = [name for name in REQUIRED if name not in table.column_names]
+    missing = [name for name in REQUIRED if name not in names]
     if missing:
         raise InputDataError(f"{path}: missing column(s) {missing}; expected {expected} (and optionally split: string)")
     types = {name: table.schema.field(name).type for name in REQUIRED}
@@ -33,6 +41,9 @@ def _check_columns(table: pa.Table, path: str) -> None:
     ]
     if wrong:
         raise InputDataError(f"{path}: wrong column type(s): {'; '.join(wrong)}; expected {expected}")
+    extra = [name for name in names if name not in REQUIRED and name not in OPTIONAL]
+    if extra:
+        log.warning("%s: ignoring %d column(s) not in the schema: %s", path, len(extra), ", ".join(extra))
 
 
 def read_parquet_file(path: str, part: Part, limit: int | None = None) -> SourceBatch:
@@ -45,9 +56,10 @@ def read_parquet_file(path: str, part: Part, limit: int | None = None) -> Source
         raise InputDataError(f"{path}: file not found")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        names = table.column_names  # decoded here: a corrupt footer can hold invalid UTF-8
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a corrupt footer or page can raise any
         raise InputDataError(f"{path}: not a readable Parquet file: {exc}") from None
-    _check_columns(table, path)
+    _check_columns(table, names, path)
     if limit is not None:
         table = table.slice(0, limit)
     if table.num_rows == 0:
@@ -60,7 +72,7 @@ def read_parquet_file(path: str, part: Part, limit: int | None = None) -> Source
     pixels_col = pc.cast(table.column("pixels"), pa.binary())
     lengths = pc.fill_null(pc.binary_length(pixels_col), -1).to_numpy(zero_copy_only=False)
     splits: np.ndarray | None = None
-    if "split" in table.column_names:
+    if "split" in names:
         splits = pc.cast(table.column("split"), pa.string()).to_numpy(zero_copy_only=False)
 
     reasons: dict[int, str] = {}

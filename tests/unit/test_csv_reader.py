@@ -77,7 +77,7 @@ def test_header_of_wrong_width_empty_and_missing(tmp_path: Path) -> None:
     images, labels = make_images(2)
     path = tmp_path / "h.csv"
     path.write_text("a,b,c\n" + "\n".join(csv_lines(images, labels)) + "\n")
-    with pytest.raises(InputDataError, match=rf"{path}: header line has 3 columns, expected 785"):
+    with pytest.raises(InputDataError, match=rf"{path}: header has no 'label' column \(found 3 columns: column 1 'a'"):
         read_csv_file(str(path), "train")
     empty = tmp_path / "e.csv"
     empty.write_text("")

@@ -21,11 +21,11 @@ def _effective_conf(command: str, key: str) -> str:
 
 def test_h2o_network_masks_cover_the_compose_subnet() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
-    subnets = [ipaddress.ip_network(item["subnet"]) for item in compose["networks"]["default"]["ipam"]["config"]]
+    subnets = [ipaddress.IPv4Network(item["subnet"]) for item in compose["networks"]["default"]["ipam"]["config"]]
     assert subnets, "the compose network needs an explicit subnet for H2O's mask to name"
     command = " ".join(compose["services"]["submit"]["command"])
     for key in ("spark.ext.h2o.node.network.mask", "spark.ext.h2o.client.network.mask"):
-        mask = ipaddress.ip_network(_effective_conf(command, key))
+        mask = ipaddress.IPv4Network(_effective_conf(command, key))
         assert all(subnet.subnet_of(mask) for subnet in subnets), f"{key}={mask} misses {subnets}"
     services = [name for name, service in compose["services"].items() if "networks" in service]
     assert services == [], f"{services} leave the default network"

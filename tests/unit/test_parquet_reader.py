@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,25 @@ def test_missing_columns_wrong_types_and_missing_file(tmp_path: Path) -> None:
     )
     with pytest.raises(InputDataError, match="holds no rows"):
         read_parquet_file(str(empty), "train")
+
+
+def test_extra_columns_are_ignored_and_named_repeated_ones_are_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    images, labels = make_images(2)
+    pixels = [row.tobytes() for row in images]
+    path = _write(tmp_path / "a.parquet", id=[1, 2], label=labels, pixels=pixels, digit=[7, 7], note=["a", "b"])
+    with caplog.at_level(logging.INFO, logger="sparkling_mnist.data.parquet_reader"):
+        batch = read_parquet_file(str(path), "train")
+    np.testing.assert_array_equal(batch.labels, labels.astype(float))
+    assert f"{path}: ignoring 2 column(s) not in the schema: digit, note" in caplog.text
+    twice = tmp_path / "twice.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(
+            [pa.array([1]), pa.array([0]), pa.array([3]), pa.array(pixels[:1])],
+            names=["id", "label", "label", "pixels"],
+        ),
+        twice,
+    )
+    with pytest.raises(InputDataError, match=rf"{twice}: not a readable Parquet file: Multiple matches .*label"):
+        read_parquet_file(str(twice), "train")
