@@ -79,9 +79,14 @@ def classifier_history_chart(history: pd.DataFrame, title: str, path: Path) -> P
 
 def importance_map_chart(grid: np.ndarray, title: str, path: Path) -> Path:
     """Pixel importances (scaled to the largest, 28 x 28) as a heat map: where the
-    model looks."""
+    model looks. The colours span the used pixels' range (Gedeon's importances of a
+    network are often all within 0.7..1); pixels the model dropped are grey."""
     figure, axes = plt.subplots(figsize=(4.2, 3.8), dpi=100)
-    shown = axes.imshow(grid, cmap="inferno", vmin=0.0, vmax=max(float(grid.max()), 1e-12))
+    used = grid[grid > 0]
+    low = float(used.min()) if used.size else 0.0
+    cmap = plt.get_cmap("inferno").copy()
+    cmap.set_bad("#d0d0d0")
+    shown = axes.imshow(np.ma.masked_equal(grid, 0.0), cmap=cmap, vmin=low, vmax=max(float(grid.max()), low + 1e-12))
     axes.set_xticks([])
     axes.set_yticks([])
     axes.set_title(title, fontsize=9)
