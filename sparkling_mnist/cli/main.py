@@ -62,6 +62,11 @@ COMMANDS = {
         ["team"],
         "train the team's members on the features, keep the best, sum their probabilities (needs features)",
     ),
+    "ood": (
+        ["ood"],
+        "the out-of-distribution detectors: isolation forest and reconstruction error, judged on digits vs "
+        "Fashion-MNIST (needs features)",
+    ),
     "report": (["report"], "write report.html from what the run has produced so far (no Spark needed)"),
     "track": (["track"], "log the finished run to MLflow: config, figures, report, plots, PipelineModel"),
     "run": (["all"], "the main job: every stage the config enables, resuming finished ones"),

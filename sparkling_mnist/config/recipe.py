@@ -69,3 +69,7 @@ DEFAULT_MEMBERS: list[dict[str, Any]] = [
     {"name": "drf", "algorithm": "drf", "params": {"ntrees": 50}},
     {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 50, "max_depth": 5, "learn_rate": 0.1}},
 ]
+
+# The out-of-distribution isolation forest (the walkthrough's detector), small enough to
+# cost seconds on the embedded default: H2O's default depth, a 256-row sample per tree.
+DEFAULT_ISOLATION_FOREST_PARAMS: dict[str, H2OParamValue] = {"ntrees": 50, "max_depth": 8, "sample_size": 256}

@@ -32,6 +32,7 @@ from sparkling_mnist.augment.selection import RowSelection, subset_seed
 from sparkling_mnist.config.recipe import (
     AUTOENCODER_PROFILES,
     DEFAULT_BASELINE_PARAMS,
+    DEFAULT_ISOLATION_FOREST_PARAMS,
     DEFAULT_MEMBERS,
     FASHION_MNIST_DIR,
     RECIPE_AUTOENCODERS,
@@ -372,6 +373,50 @@ class AugmentSettings(_Section):
         return effects
 
 
+def _distinct_values(values: list[H2OParamValue]) -> list[H2OParamValue]:
+    texts = [json.dumps(value, sort_keys=True) for value in values]
+    repeated = sorted({text for text in texts if texts.count(text) > 1})
+    if repeated:
+        raise ValueError(f"each value may appear once (repeated: {', '.join(repeated)})")
+    return values
+
+
+SearchValues = Annotated[list[H2OParamValue], Field(min_length=1), AfterValidator(_distinct_values)]
+
+
+class SearchSettings(_Section):
+    """A hyper-parameter search over one model (H2O's grid search: `H2OGridSearch`'s
+    `hyper_params` and `search_criteria`, by their H2O names).
+
+    `cartesian` tries every combination of `hyper_params` (H2O's `Cartesian`); `random`
+    draws combinations without replacement with `seed` (H2O's `RandomDiscrete`). Both stop
+    after `max_models` models, and launch no new model once `max_runtime_secs` have passed
+    (0: no limit, as in H2O). Every model is scored on the validation split by `sort_by`
+    (lower is better) and the best becomes the model; the others stay saved beside it.
+    """
+
+    strategy: Literal["cartesian", "random"] = Field("cartesian", description="H2O: Cartesian or RandomDiscrete")
+    hyper_params: dict[str, SearchValues] = Field(
+        min_length=1, description="H2O parameter name -> the values to try (each over params)"
+    )
+    max_models: int = Field(0, ge=0, description="models built at most; 0: no limit")
+    max_runtime_secs: float = Field(0.0, ge=0, description="launch no new model after this; 0: no limit")
+    seed: int | None = Field(None, description="the random strategy's draws; default: run.seed")
+    sort_by: str | None = None
+
+
+class MemberSearch(SearchSettings):
+    """A team member's search, ranked on the validation split's logloss or error."""
+
+    sort_by: Literal["logloss", "error"] | None = Field(None, description="default: team.rank_by")
+
+
+class AutoencoderSearch(SearchSettings):
+    """An autoencoder's search, ranked on the validation split's reconstruction MSE."""
+
+    sort_by: Literal["mse"] = "mse"
+
+
 class AutoencoderSpec(_Section):
     """One autoencoder: a single hidden layer over the pixels or another one's features.
 
@@ -387,6 +432,7 @@ class AutoencoderSpec(_Section):
     params: dict[str, H2OParamValue] = Field(default_factory=dict)
     trainer: Trainer | None = Field(None, description="default: features.trainer")
     torch: TorchSettings | None = Field(None, description="default: features.torch")
+    search: AutoencoderSearch | None = Field(None, description="hyper-parameter search; the best becomes the model")
 
 
 class FeaturesSettings(_Section):
@@ -488,6 +534,7 @@ class MemberSpec(_Section):
     rows: TrainingRowsSettings | None = Field(None, description="its training rows; default: team.rows")
     trainer: Trainer | None = Field(None, description="deeplearning only; default: team.trainer")
     torch: TorchSettings | None = Field(None, description="default: team.torch")
+    search: MemberSearch | None = Field(None, description="hyper-parameter search; the best becomes the member")
 
 
 class TeamSettings(_Section):
@@ -610,6 +657,36 @@ class StoreSettings(_Section):
         return run_id
 
 
+class OodEvaluationSettings(_Section):
+    """The mixed set the detectors are judged on: the run's test digits plus images that
+    are not digits (the test part of Fashion-MNIST, IDX gz, as the `fashion-mnist`
+    source reads it). When its files are absent the evaluation is skipped and recorded
+    as skipped, never faked."""
+
+    dir: str = Field(FASHION_MNIST_DIR, description="Fashion-MNIST folder (t10k-images-idx3-ubyte.gz is read)")
+    items: int = Field(1000, gt=0, description="Fashion-MNIST items mixed with the test digits (the first ones)")
+
+
+class OodSettings(_Section):
+    """Out-of-distribution flags: an H2O isolation forest trained on the train split's
+    deep features, and the reconstruction error of a pixel autoencoder, each with a
+    threshold at `flag_quantile` of the training rows' scores (a score above it is
+    flagged); `score` writes both scores and flags per row."""
+
+    enabled: bool = Field(True, description="whether `run` includes the ood stage (needs features)")
+    params: dict[str, H2OParamValue] = Field(
+        default_factory=lambda: dict(DEFAULT_ISOLATION_FOREST_PARAMS),
+        description="any H2OIsolationForestEstimator parameter, by its H2O name (seed: the run's)",
+    )
+    flag_quantile: float = Field(
+        0.99, gt=0.0, lt=1.0, description="the thresholds: this quantile of the training rows' scores"
+    )
+    autoencoder: str | None = Field(
+        None, description="the pixel autoencoder whose reconstruction error `score` writes; None: the first one"
+    )
+    evaluation: OodEvaluationSettings = Field(default_factory=OodEvaluationSettings)
+
+
 class JobConfig(_Section):
     """The whole job configuration."""
 
@@ -624,6 +701,7 @@ class JobConfig(_Section):
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
     team: TeamSettings = Field(default_factory=TeamSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    ood: OodSettings = Field(default_factory=OodSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
 
     @model_validator(mode="after")

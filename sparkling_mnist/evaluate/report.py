@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from sparkling_mnist.config.settings import JobConfig
+from sparkling_mnist.evaluate.ood_section import ood_section
 from sparkling_mnist.rundir import RunDir, committed, read_json
+from sparkling_mnist.search import search_section
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,15 @@ img { max-width: 100%; border: 1px solid #eee; margin: .4em 0; }
 """
 
 
+class Html(str):
+    """Text that is already HTML: `table` puts it in a cell as it is."""
+
+    __slots__ = ()
+
+
 def _fmt(value: Any) -> str:
+    if isinstance(value, Html):
+        return str(value)
     if value is None:
         return "&ndash;"
     if isinstance(value, float):
@@ -152,6 +162,78 @@ def _team_section(run: RunDir, team: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _trained_models(metrics: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(name, record) of every classifier whose training the run recorded."""
+    found = [
+        (name, metrics[name]) for name in ("baseline", "features_classifier") if "training" in metrics.get(name, {})
+    ]
+    members = metrics.get("team", {}).get("members", {})
+    found += [(name, record) for name, record in members.items() if "training" in record]
+    return found
+
+
+def _mean_sd(cross_validation: Mapping[str, Any] | None, metric: str) -> Html:
+    if not cross_validation or metric not in cross_validation:
+        return Html("&ndash;")
+    value = cross_validation[metric]
+    return Html(f"{value['mean']:.4f} &plusmn; {value['sd']:.4f}")
+
+
+def _progress_text(progress: Mapping[str, Any]) -> Html:
+    if progress.get("unit") is None:
+        return Html("&ndash;")
+    text = f"{progress['reached']:.4g} of {progress['limit']:.4g} {progress['unit']}"
+    if progress.get("stopped_early"):
+        text += (
+            f" (<b>stopped early</b>: {html.escape(progress['stopping_metric'])} did not improve by "
+            f"{progress['stopping_tolerance']:g} in {progress['stopping_rounds']} scoring rounds)"
+        )
+    return Html(text)
+
+
+def _training_section(run: RunDir, metrics: Mapping[str, Any]) -> str:
+    """Cross-validation beside valid and test, how far each model trained (early
+    stopping), score histories, top importances and pixel importance maps."""
+    models = _trained_models(metrics)
+    if not models:
+        return ""
+    rows = [
+        [
+            name,
+            _mean_sd(record["training"]["cross_validation"], "error"),
+            (record.get("valid") or {}).get("error"),
+            (record.get("test") or {}).get("error"),
+            _mean_sd(record["training"]["cross_validation"], "logloss"),
+            (record.get("valid") or {}).get("logloss"),
+            (record.get("test") or {}).get("logloss"),
+            _progress_text(record["training"]["progress"]),
+        ]
+        for name, record in models
+    ]
+    headers = ["model", "CV error", "valid error", "test error", "CV logloss", "valid logloss", "test logloss"]
+    parts = ["<h2>Training</h2>", table([*headers, "trained"], rows)]
+    parts.append(
+        '<p class="note">CV: mean &plusmn; sd over the folds of H2O\'s cross-validation (members with '
+        "<code>nfolds</code>); trained: epochs or trees reached of the limit.</p>"
+    )
+    for name, record in models:
+        training = record["training"]
+        parts.append(f"<h3>{html.escape(name)}</h3>")
+        if training.get("history_plot"):
+            parts.append(embedded_png(run.plot(training["history_plot"]), f"{name} score history"))
+        if training.get("importances"):
+            top = training["importances"][:10]
+            parts.append(
+                table(
+                    ["input", "scaled importance", "share %"],
+                    [[row["variable"], row["scaled_importance"], row["percentage"]] for row in top],
+                )
+            )
+        if training.get("importance_plot"):
+            parts.append(embedded_png(run.plot(training["importance_plot"]), f"{name} pixel importances"))
+    return "".join(parts)
+
+
 def _binary_section(run: RunDir, evaluation: Mapping[str, Any]) -> str:
     parts = ["<h2>Binary view</h2>", "<h3>One class against the rest (team, test)</h3>"]
     per_class = evaluation.get("one_vs_rest", {})
@@ -244,8 +326,11 @@ def render_report(run: RunDir, cfg: JobConfig | None = None) -> str:
     if "team" in metrics:
         parts.append(_team_section(run, metrics["team"]))
         parts.append(_binary_section(run, metrics["team"].get("evaluation", {})))
+    parts.append(_training_section(run, metrics))
+    parts.append(ood_section(run, metrics, table=table, image=embedded_png))
     if "features" in metrics:
         parts.append(_features_section(run, metrics["features"]))
+    parts.append(search_section(metrics, table))
     parts.append("<h2>Augmentation</h2>")
     parts.append(embedded_png(run.plot("augment_grid.png"), "augmentation grid"))
     parts.append(embedded_png(run.plot("sharpen_histograms.png"), "pixel histograms before and after sharpening"))

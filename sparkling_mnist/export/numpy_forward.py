@@ -175,6 +175,26 @@ def forward(spec: NetworkSpec, data: Inputs) -> np.ndarray:
     return x
 
 
+def reconstruction_error(spec: NetworkSpec, data: Inputs) -> np.ndarray:
+    """An autoencoder's per-row reconstruction error, as H2O's `model.anomaly(frame)`
+    gives it: the mean squared difference between the network's input layer (the
+    scaled input units) and its output, over every input unit.
+
+    Returns:
+        (n,) float64.
+
+    Raises:
+        ValueError: the spec is not an autoencoder, or the inputs do not match it.
+    """
+    if not spec.is_autoencoder:
+        raise ValueError(f"model {spec.model_id} is a {spec.category} model, not an autoencoder")
+    x = scale_inputs(spec, expand_inputs(spec, data))
+    out = x
+    for layer in spec.layers:
+        out = layer_forward(layer, out)
+    return np.asarray(np.mean((out - x) ** 2, axis=1), dtype=np.float64)
+
+
 def encode(spec: NetworkSpec, data: Inputs, layer: int) -> np.ndarray:
     """Deep features: the activations of hidden layer `layer` (0-based, as H2O's
     `deepfeatures(frame, layer)`), dropout scaling included.

@@ -5,7 +5,8 @@ AE200, AE32 and AE768 read the pixels; AE128 reads AE768's features; the recipe 
 AE200 + AE32 + AE128 into 360 columns. Each autoencoder is keyed by a fingerprint of
 its spec, the specs it stacks on and the training data, and saved under
 `models/<name>_<fingerprint>`: a rerun reloads what is finished and retrains only what
-changed and what depends on it.
+changed and what depends on it. An autoencoder with a `search` block is the model of its
+grid (`<name>_<fingerprint>_g<k>`) with the lowest validation reconstruction MSE.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sparkling_mnist.features.torch_training import autoencoder_data, train_auto
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
+from sparkling_mnist.search import Trial, check_search_names, plan_search, run_search
 from sparkling_mnist.torch_trainer import checked_plan, read_record, write_record
 
 if TYPE_CHECKING:
@@ -45,14 +47,17 @@ log = logging.getLogger(__name__)
 
 
 def autoencoder_fingerprints(features: FeaturesSettings, data_fingerprint: str) -> dict[str, str]:
-    """Fingerprint of each autoencoder: its spec, its input's fingerprint, the data's.
+    """Fingerprint of each autoencoder: its spec (its search block included), its input's
+    fingerprint, the data's.
 
     Pure; the specs come in dependency order (validated by the config).
     """
     result: dict[str, str] = {}
     for spec in features.ordered():
         upstream = data_fingerprint if spec.input == PIXELS_INPUT else result[spec.input]
-        text = json.dumps({"spec": spec.model_dump(mode="json"), "input": upstream}, sort_keys=True)
+        # Without a search the key is left out, so autoencoders keep the ids they had before searches.
+        dumped = spec.model_dump(mode="json", exclude={"search"} if spec.search is None else None)
+        text = json.dumps({"spec": dumped, "input": upstream}, sort_keys=True)
         result[spec.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return result
 
@@ -61,14 +66,37 @@ def check_features_parameters(features: FeaturesSettings) -> None:
     """Check every autoencoder's H2O parameters before anything starts.
 
     Raises:
-        H2OParameterError: naming `features.autoencoders[i].params.<name>`.
+        H2OParameterError: naming `features.autoencoders[i].params.<name>` (or
+            `...search.hyper_params.<name>`).
     """
     names = [spec.name for spec in features.autoencoders]
     for spec in features.ordered():
-        where = f"features.autoencoders[{names.index(spec.name)}].params"
+        index = names.index(spec.name)
+        where = f"features.autoencoders[{index}].params"
         check_autoencoder_parameters(dict(spec.params), where)
         if spec.trainer == "torch":
             checked_plan({**spec.params, "hidden": [1]}, autoencoder=True, where=where, seed=0)
+        if spec.search is not None:
+            own = features.autoencoders[index].params  # profile and defaults may be searched over
+            _check_autoencoder_search(spec, own, f"features.autoencoders[{index}].search")
+
+
+def _check_autoencoder_search(spec: AutoencoderSpec, own_params: dict[str, Any], where: str) -> None:
+    """An autoencoder's hyper-parameters: deep learning's, not `hidden`, not set twice,
+    and (torch) each value one torch can train.
+
+    Raises:
+        H2OParameterError: naming `<where>.hyper_params.<name>`.
+        ConfigError: a value torch cannot reproduce.
+    """
+    assert spec.search is not None
+    check_autoencoder_parameters(dict(spec.search.hyper_params), f"{where}.hyper_params")
+    check_search_names(spec.search, own_params, where)
+    if spec.trainer == "torch":
+        for name, values in spec.search.hyper_params.items():
+            for value in values:
+                plan = {**spec.params, name: value, "hidden": [1]}
+                checked_plan(plan, autoencoder=True, where=f"{where}.hyper_params", seed=0)
 
 
 def build_features(
@@ -109,23 +137,39 @@ def build_features(
     fingerprints = autoencoder_fingerprints(settings, data_fingerprint)
     summary: dict[str, Any] = {}
     models: dict[str, Any] = {}
+    searches: dict[str, dict[str, Any]] = {}
+    extra_rows = train_on_augmented and augmented is not None
     for spec in settings.ordered():
         source = inputs[spec.input]
         hidden = _hidden_size(spec, source)
         model_id = f"{spec.name}_{fingerprints[spec.name]}"
         links = [ChainLink(name, summary[name]["input"], summary[name]["hidden"]) for name in summary]
-        model, record, reused = _train_or_reuse(
-            spec,
-            hidden,
-            model_id,
-            source,
-            run,
-            links=links,
-            models=models,
-            seed=seed,
-            spark=frames.spark,
-            extra_rows=train_on_augmented and augmented is not None,
-        )
+        if spec.search is None:
+            model, record, reused = _train_or_reuse(
+                spec,
+                hidden,
+                model_id,
+                source,
+                run,
+                links=links,
+                models=models,
+                seed=seed,
+                spark=frames.spark,
+                extra_rows=extra_rows,
+            )
+        else:  # the best model of its grid, under that model's own id
+            model_id, (model, record, reused), searches[spec.name] = _search_autoencoder(
+                spec,
+                hidden,
+                model_id,
+                source,
+                run,
+                links=links,
+                models=models,
+                seed=seed,
+                spark=frames.spark,
+                extra_rows=extra_rows,
+            )
         models[spec.name] = model
         history = trainer_history(record) if record is not None else score_history(model)
         _write_history(run, spec.name, history)
@@ -133,6 +177,8 @@ def build_features(
         summary[spec.name] = _autoencoder_summary(
             spec, model_id, source, hidden, reused=reused, history=history, record=record
         )
+        if spec.name in searches:
+            summary[spec.name]["search"] = searches[spec.name]
     used = settings.used()
     for split in SPLITS:
         write_feature_table(frames, run, split, [inputs[name].frames[split] for name in used], settings.passthrough)
@@ -201,6 +247,57 @@ def _train_or_reuse(
         )
     save_model(model, run.models)
     return model, record, False
+
+
+def _search_autoencoder(
+    spec: AutoencoderSpec,
+    hidden: int,
+    model_id: str,
+    source: AutoencoderInputs,
+    run: RunDir,
+    *,
+    links: list[ChainLink],
+    models: dict[str, Any],
+    seed: int,
+    spark: Any,
+    extra_rows: bool,
+) -> tuple[str, tuple[Any, dict[str, Any] | None, bool], dict[str, Any]]:
+    """An autoencoder's search: every planned model of its grid trained or reloaded
+    (`_train_or_reuse`, as `<model_id>_g<k>`) and ranked by its last validation MSE.
+
+    Returns:
+        The best model's id; its model, torch record and whether every grid model was
+        reused; the search's record (leaderboard) for metrics.json.
+    """
+    assert spec.search is not None
+    plan = plan_search(spec.search, sort_by="mse", default_seed=seed)
+    records: dict[str, dict[str, Any] | None] = {}
+
+    def fit(trial_id: str, combination: dict[str, Any]) -> Trial:
+        trial = spec.model_copy(update={"params": {**spec.params, **combination}})
+        started = time.monotonic()
+        model, record, reused = _train_or_reuse(
+            trial,
+            hidden,
+            trial_id,
+            source,
+            run,
+            links=links,
+            models=models,
+            seed=seed,
+            spark=spark,
+            extra_rows=extra_rows,
+        )
+        records[trial_id] = record
+        history = trainer_history(record) if record is not None else score_history(model)
+        seconds = 0.0 if reused else time.monotonic() - started
+        return Trial(model, float(history["validation_mse"].iloc[-1]), reused=reused, seconds=seconds)
+
+    outcome = run_search(plan, model_id, fit, models_dir=run.models, label=f"autoencoder {spec.name}")
+    # A failed autoencoder raises (as one without a search does): some model finished.
+    assert outcome.best is not None
+    best_id = str(outcome.best["model_id"])
+    return best_id, (outcome.best_model, records[best_id], outcome.all_reused), outcome.record()
 
 
 def _features_of(model: Any, name: str, hidden: int, source: AutoencoderInputs) -> AutoencoderInputs:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.data.sources import source_files
 from sparkling_mnist.features.stage import autoencoder_fingerprints
+from sparkling_mnist.ood.evaluation import others_files
 
 
 def _files_signature(paths: Sequence[str]) -> str:
@@ -63,8 +64,13 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
     team = hashlib.sha256(
         f"{features}|{ingest}|{augmented}|{cfg.fingerprint('team')}|{cfg.run.seed}".encode()
     ).hexdigest()[:16]
+    # The mixed set's Fashion-MNIST files count: their arrival turns a skipped evaluation into one.
+    ood = hashlib.sha256(
+        f"{features}|{ingest}|{cfg.fingerprint('ood')}|{cfg.run.seed}|"
+        f"{_files_signature(others_files(cfg.ood.evaluation))}".encode()
+    ).hexdigest()[:16]
     store = hashlib.sha256(
-        "|".join([baseline, features, features_classifier, team, str(cfg.store.uri), cfg.store_run_id()]).encode()
+        "|".join([baseline, features, features_classifier, team, ood, str(cfg.store.uri), cfg.store_run_id()]).encode()
     ).hexdigest()[:16]
     return {
         "store": store,
@@ -75,6 +81,7 @@ def stage_fingerprints(cfg: JobConfig) -> dict[str, str]:
         "features_data": data,
         "features_classifier": features_classifier,
         "team": team,
+        "ood": ood,
     }
 
 

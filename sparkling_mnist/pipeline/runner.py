@@ -19,6 +19,7 @@ from sparkling_mnist.data.ingest import run_ingest
 from sparkling_mnist.errors import DiskFullError, StageError, StoreError
 from sparkling_mnist.evaluate.report import comparison_rows, write_report
 from sparkling_mnist.features.stage import build_features, check_features_parameters, feature_names
+from sparkling_mnist.ood.stage import OodInputs, check_ood_settings, run_ood
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augmented_rows
 from sparkling_mnist.run_lock import RunLock
 from sparkling_mnist.rundir import RunDir, disk_full_error, is_disk_full, write_json_atomic
@@ -34,7 +35,18 @@ from sparkling_mnist.tracking.mlflow_run import log_run, require_mlflow
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "augment", "baseline", "features", "features_classifier", "team", "store", "report", "track")
+STAGES = (
+    "ingest",
+    "augment",
+    "baseline",
+    "features",
+    "features_classifier",
+    "team",
+    "ood",
+    "store",
+    "report",
+    "track",
+)
 
 
 @dataclass
@@ -225,6 +237,34 @@ class StageRunner:
 
         self._stage("team", work)
 
+    def ood(self) -> None:
+        """Out-of-distribution detectors: the isolation forest on the train split's
+        features, the thresholds, their AUC/AUCPR on test digits vs Fashion-MNIST items."""
+
+        def work() -> dict[str, Any]:
+            self._require("features")
+            summary = self.run.read_metrics()["features"]
+            autoencoders = {spec.name: summary["autoencoders"][spec.name] for spec in self.cfg.features.ordered()}
+            not_applicable = None
+            if self.cfg.source.format == "fashion-mnist":
+                not_applicable = "the run's own images are Fashion-MNIST: they are not out of its distribution"
+            inputs = OodInputs(
+                feature_names=self._feature_names(),
+                autoencoders=autoencoders,
+                used=list(summary["used"]),
+                not_applicable=not_applicable,
+            )
+            model_id = f"isolation_forest_{self.fingerprints['ood']}"
+            section = run_ood(self.cfg.ood, self.frames, self.run, inputs, seed=self.cfg.run.seed, model_id=model_id)
+            self.run.update_metrics("ood", section)
+            evaluation = section["evaluation"]
+            result: dict[str, Any] = {"model_id": model_id, "evaluation": evaluation["status"]}
+            if evaluation["status"] == "done":
+                result["auc"] = {name: d["auc"] for name, d in evaluation["detectors"].items()}
+            return result
+
+        self._stage("ood", work)
+
     def store(self) -> None:
         """Every model of the run saved to the model store, with its manifest (written last)."""
 
@@ -278,6 +318,8 @@ class StageRunner:
                 self.features_classifier()
             if self.cfg.team.enabled:
                 self.team()
+            if self.cfg.ood.enabled:
+                self.ood()
         if self.cfg.store.uri:
             self.store()
         self.report()
@@ -304,6 +346,8 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
         check_features_parameters(cfg.features)
     if cfg.team.enabled or "team" in stages:
         check_team_parameters(cfg.team, cfg.run.seed)
+    if cfg.ood.enabled or "ood" in stages:
+        check_ood_settings(cfg.ood, cfg.features, cfg.run.seed)
     if cfg.tracking.enabled or "track" in stages:
         require_mlflow()
     run = RunDir.at(cfg.run.dir)

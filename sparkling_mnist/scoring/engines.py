@@ -12,7 +12,9 @@ Two engines, same output:
 
 The output (Parquet) has per row: `id`, `label` (as ingested), `predict` (summed
 probabilities), `vote`, the team's mean probability of every class `p0..p9`,
-`low_confidence`, `members_right` and each member's class.
+`low_confidence`, `members_right` and each member's class; and, when the run was
+stored with out-of-distribution detectors, `anomaly_score`, `anomaly_flag`,
+`reconstruction_error`, `reconstruction_flag` (absent for runs stored without them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import pandas as pd
 from sparkling_mnist.data.h2o_frames import images_to_h2o
 from sparkling_mnist.evaluate.h2o_classifier import predict_probabilities
 from sparkling_mnist.features.autoencoders import deep_features
+from sparkling_mnist.ood.flags import ANOMALY_FLAG, ood_columns
+from sparkling_mnist.ood.h2o_detectors import anomaly_scores, reconstruction_errors
 from sparkling_mnist.scoring.pipeline_model import build_pipeline_model, load_stored_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan, combine
 from sparkling_mnist.store.model_store import ModelStore
@@ -65,12 +69,18 @@ def score_with_h2o(plan: ScoringPlan, store: ModelStore, hc: Any, images: DataFr
         )
         for member in plan.members
     }
-    return combine(
+    result = combine(
         plan,
         ids_labels["id"].to_numpy(np.int64),
         ids_labels["label"].astype(int).to_numpy(np.int64),
         probabilities,
     )
+    if plan.ood is None:
+        return result
+    forest = loaded[plan.ood.isolation_forest]
+    autoencoder = loaded[plan.autoencoder(plan.ood.autoencoder).model_id]
+    flags = ood_columns(anomaly_scores(forest, table), reconstruction_errors(autoencoder, pixels), plan.ood.thresholds)
+    return result.assign(**flags)
 
 
 # The spark engine (no H2O cluster): the run as a PipelineModel
@@ -78,10 +88,12 @@ def score_with_h2o(plan: ScoringPlan, store: ModelStore, hc: Any, images: DataFr
 
 @dataclass(frozen=True)
 class ScoredCounts:
-    """How many rows were scored, and how many of them with low confidence."""
+    """How many rows were scored, how many of them with low confidence, and how many the
+    isolation forest flagged out of distribution (None: the run has no such detector)."""
 
     rows: int
     low_confidence: int
+    anomalies: int | None = None
 
 
 @contextmanager
@@ -107,8 +119,12 @@ def write_spark_predictions(plan: ScoringPlan, store: ModelStore, images: DataFr
     with spark_predictions(plan, store, images) as predictions:
         predictions.write.mode("overwrite").parquet(str(out))
     written = images.sparkSession.read.parquet(str(out))
-    row = written.agg(count("*").alias("rows"), total(col("low_confidence").cast("long")).alias("low")).first()
-    return ScoredCounts(rows=int(row["rows"]), low_confidence=int(row["low"] or 0))
+    counts = [count("*").alias("rows"), total(col("low_confidence").cast("long")).alias("low")]
+    if plan.ood is not None:
+        counts.append(total(col(ANOMALY_FLAG).cast("long")).alias("anomalies"))
+    row = written.agg(*counts).first()
+    anomalies = int(row["anomalies"] or 0) if plan.ood is not None else None
+    return ScoredCounts(rows=int(row["rows"]), low_confidence=int(row["low"] or 0), anomalies=anomalies)
 
 
 def score_images(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.data.ingest import run_ingest
+from sparkling_mnist.ood.flags import ANOMALY_FLAG
 from sparkling_mnist.run_lock import RunLock
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
@@ -58,9 +59,26 @@ def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, 
         out.parent.mkdir(parents=True, exist_ok=True)
         if engine == "spark":
             scored = write_spark_predictions(plan, store, images, out)
-            log.info("score: %d predictions (%d low-confidence) -> %s", scored.rows, scored.low_confidence, out)
+            log.info(
+                "score: %d predictions (%d low-confidence%s) -> %s",
+                scored.rows,
+                scored.low_confidence,
+                _anomalies_text(scored.anomalies),
+                out,
+            )
             return out
         result = score_images(plan, store, images, engine=engine, hc=session.h2o)
     result.to_parquet(out, index=False)
-    log.info("score: %d predictions (%d low-confidence) -> %s", len(result), int(result["low_confidence"].sum()), out)
+    anomalies = int(result[ANOMALY_FLAG].sum()) if ANOMALY_FLAG in result else None
+    log.info(
+        "score: %d predictions (%d low-confidence%s) -> %s",
+        len(result),
+        int(result["low_confidence"].sum()),
+        _anomalies_text(anomalies),
+        out,
+    )
     return out
+
+
+def _anomalies_text(anomalies: int | None) -> str:
+    return "" if anomalies is None else f", {anomalies} flagged out of distribution"

@@ -4,7 +4,7 @@ Sparkling Water MOJO models -> the team's predictions.
     model = PipelineModel.load("runs/store/local/pipeline")      # pyspark + Sparkling Water
     predictions = model.transform(images)                       # id, label, pixels
 
-Three kinds of stage:
+The stages:
 
 - `DeepFeatures` turns the `pixels` column (784 bytes) into the autoencoders' features
   with their stored networks: the numpy forward pass, one Arrow batch at a time on the
@@ -14,7 +14,11 @@ Three kinds of stage:
   any other member (GBM, DRF, GLM...) is a Sparkling Water `H2OMOJOModel` with its own
   prediction columns; both run on the executors without an H2O cluster;
 - `TeamPredictions` sums the members' class probabilities: the team's class, the vote,
-  the mean probability of each class, the low-confidence flag and each member's class.
+  the mean probability of each class, the low-confidence flag and each member's class;
+- for a run with out-of-distribution detectors, right after `DeepFeatures`: the
+  isolation forest's MOJO (`H2OMOJOModel`) and `OutOfDistributionFlags` (its score and
+  an autoencoder's reconstruction error in numpy, each flagged at its threshold), whose
+  four columns `TeamPredictions` carries to the output.
 
 Every stage saves and loads with Spark ML persistence: ours through
 `DefaultParamsWritable`/`DefaultParamsReadable` (the networks as a small Parquet table
@@ -40,7 +44,16 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultP
 from sparkling_mnist.errors import StoreError
 from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
 from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import forward
+from sparkling_mnist.export.numpy_forward import forward, reconstruction_error
+from sparkling_mnist.ood.flags import (
+    ANOMALY_FLAG,
+    ANOMALY_SCORE,
+    OOD_COLUMNS,
+    RECONSTRUCTION_ERROR,
+    RECONSTRUCTION_FLAG,
+    Thresholds,
+    ood_columns,
+)
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.scoring.plan import ScoringPlan, team_predictions
 from sparkling_mnist.store.model_store import ModelStore
@@ -88,7 +101,21 @@ class _NetworksReader(DefaultParamsReader):  # type: ignore[misc]
         return instance
 
 
-class DeepFeatures(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+class _NetworksPersistence:
+    """Spark ML persistence of a stage that holds numpy networks (`self.networks`): its
+    parameters, then the networks as a Parquet table."""
+
+    @classmethod
+    def read(cls) -> _NetworksReader:
+        """The reader: the parameters, then the networks' table."""
+        return _NetworksReader(cls)
+
+    def write(self) -> _NetworksWriter:
+        """The writer: the parameters, then the networks' table."""
+        return _NetworksWriter(self)
+
+
+class DeepFeatures(_NetworksPersistence, Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
     """`id`, `label`, `pixels` -> `id`, `label`, the kept pixel columns (px0..px783 as
     numbers, for members that read pixels) and the used autoencoders' features."""
 
@@ -135,17 +162,8 @@ class DeepFeatures(Transformer, DefaultParamsReadable, DefaultParamsWritable):  
 
         return dataset.select("id", "label", "pixels").mapInArrow(encode, from_arrow_schema(self.schema()))
 
-    @classmethod
-    def read(cls) -> _NetworksReader:
-        """Spark ML persistence: the parameters, then the networks' table."""
-        return _NetworksReader(cls)
 
-    def write(self) -> _NetworksWriter:
-        """Spark ML persistence: the parameters, then the networks' table."""
-        return _NetworksWriter(self)
-
-
-class NetworkProbabilities(Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+class NetworkProbabilities(_NetworksPersistence, Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
     """Deep-learning members scored by their networks in numpy, one Arrow batch at a time
     (what their MOJOs compute, vectorized, all members in one pass over the rows):
     appends `probability_<member>_<class>` for every member and class to the input's
@@ -194,14 +212,80 @@ class NetworkProbabilities(Transformer, DefaultParamsReadable, DefaultParamsWrit
 
         return dataset.mapInArrow(score, from_arrow_schema(schema))
 
-    @classmethod
-    def read(cls) -> _NetworksReader:
-        """Spark ML persistence: the parameters, then the networks' table."""
-        return _NetworksReader(cls)
 
-    def write(self) -> _NetworksWriter:
-        """Spark ML persistence: the parameters, then the networks' table."""
-        return _NetworksWriter(self)
+class OutOfDistributionFlags(_NetworksPersistence, Transformer, DefaultParamsReadable, DefaultParamsWritable):  # type: ignore[misc]
+    """The out-of-distribution scores and flags of every row: the isolation forest's
+    anomaly score (its MOJO stage's `normalizedScore`, H2O's `predict`) and a pixel
+    autoencoder's reconstruction error (its network in numpy on the pixel columns,
+    exactly H2O's `anomaly`), each flagged above its threshold. Replaces the forest's
+    MOJO columns with `anomaly_score`, `anomaly_flag`, `reconstruction_error`,
+    `reconstruction_flag`; every other input column is kept."""
+
+    forest_cols = Param(
+        Params._dummy(),
+        "forest_cols",
+        "the isolation forest MOJO stage's prediction and detailed prediction columns",
+        TypeConverters.toListString,
+    )
+    autoencoder = Param(Params._dummy(), "autoencoder", "whose reconstruction error", TypeConverters.toString)
+    anomaly_threshold = Param(Params._dummy(), "anomaly_threshold", "flag above", TypeConverters.toFloat)
+    reconstruction_threshold = Param(Params._dummy(), "reconstruction_threshold", "flag above", TypeConverters.toFloat)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.networks: dict[str, NetworkSpec] = {}
+        self._setDefault(forest_cols=[], autoencoder="", anomaly_threshold=1.0, reconstruction_threshold=0.0)
+
+    @classmethod
+    def of(cls, forest_cols: tuple[str, str], autoencoder: str, network: NetworkSpec, thresholds: Thresholds) -> Any:
+        """The stage for the forest's MOJO columns, the autoencoder's network, the thresholds."""
+        stage = cls()
+        stage._set(forest_cols=list(forest_cols), autoencoder=autoencoder)
+        stage._set(anomaly_threshold=thresholds.anomaly, reconstruction_threshold=thresholds.reconstruction)
+        stage.networks = {autoencoder: network}
+        return stage
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.sql.functions import col
+        from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+        prediction, detailed = self.getOrDefault("forest_cols")
+        spec = self.networks[self.getOrDefault("autoencoder")]
+        thresholds = Thresholds(
+            anomaly=float(self.getOrDefault("anomaly_threshold")),
+            reconstruction=float(self.getOrDefault("reconstruction_threshold")),
+        )
+        inputs = list(spec.input_columns)
+        missing = [name for name in inputs if name not in dataset.columns]
+        if missing:
+            raise ValueError(f"OutOfDistributionFlags: pixel columns {missing[:5]} are not in the input")
+        selected = dataset.withColumn(_FOREST_SCORE, col(f"{detailed}.normalizedScore").cast("double"))
+        selected = selected.drop(prediction, detailed)
+        kept = [name for name in selected.columns if name != _FOREST_SCORE]
+        schema = to_arrow_schema(selected.select(*kept).schema)
+        schema = pa.schema([*schema, *OOD_FIELDS])
+
+        def flag_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                pixels = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False) for name in inputs])
+                columns = ood_columns(
+                    batch.column(_FOREST_SCORE).to_numpy(zero_copy_only=False),
+                    reconstruction_error(spec, pixels.astype(np.float64)),
+                    thresholds,
+                )
+                arrays = [batch.column(name) for name in kept] + [pa.array(columns[name]) for name in OOD_COLUMNS]
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+        return selected.mapInArrow(flag_rows, from_arrow_schema(schema))
+
+
+_FOREST_SCORE = "__isolation_forest_score"
+OOD_FIELDS = [
+    pa.field(ANOMALY_SCORE, pa.float64()),
+    pa.field(ANOMALY_FLAG, pa.bool_()),
+    pa.field(RECONSTRUCTION_ERROR, pa.float64()),
+    pa.field(RECONSTRUCTION_FLAG, pa.bool_()),
+]
 
 
 def network_probability_column(member: str, klass: int) -> str:
@@ -223,16 +307,28 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
     )
     classes = Param(Params._dummy(), "classes", "the label's classes", TypeConverters.toListInt)
     threshold = Param(Params._dummy(), "threshold", "low confidence below", TypeConverters.toFloat)
+    carried = Param(
+        Params._dummy(), "carried", "input columns copied to the output after the team's", TypeConverters.toListString
+    )
 
     def __init__(self) -> None:
         super().__init__()
-        self._setDefault(members=[], detailed_cols=[], classes=[], threshold=0.5)
+        self._setDefault(members=[], detailed_cols=[], classes=[], threshold=0.5, carried=[])
 
     @classmethod
-    def of(cls, members: Sequence[str], detailed: Sequence[str], classes: Sequence[int], threshold: float) -> Any:
-        """The stage for these members (their detailed prediction columns), classes and threshold."""
+    def of(
+        cls,
+        members: Sequence[str],
+        detailed: Sequence[str],
+        classes: Sequence[int],
+        threshold: float,
+        carried: Sequence[str] = (),
+    ) -> Any:
+        """The stage for these members (their detailed prediction columns), classes and
+        threshold, copying the `carried` columns (the out-of-distribution flags) along."""
         stage = cls()
         stage._set(members=list(members), detailed_cols=list(detailed), classes=list(classes), threshold=threshold)
+        stage._set(carried=list(carried))
         return stage
 
     def schema(self) -> pa.Schema:
@@ -247,10 +343,12 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         from pyspark.sql.functions import col
-        from pyspark.sql.pandas.types import from_arrow_schema
+        from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
         members, classes = list(self.getOrDefault("members")), list(self.getOrDefault("classes"))
-        threshold, schema = float(self.getOrDefault("threshold")), self.schema()
+        threshold, team_schema = float(self.getOrDefault("threshold")), self.schema()
+        carried = list(self.getOrDefault("carried"))
+        schema = pa.schema([*team_schema, *to_arrow_schema(dataset.select(*carried).schema)])
         inputs = [
             (
                 col(f"{detailed}.probabilities").getItem(str(klass))
@@ -274,15 +372,20 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
                 ids = batch.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
                 labels = batch.column("label").to_numpy(zero_copy_only=False).astype(np.int64)
                 table = team_predictions(ids, labels, probabilities, classes=classes, threshold=threshold)
-                yield pa.RecordBatch.from_pandas(table, schema=schema, preserve_index=False)
+                team = pa.RecordBatch.from_pandas(table, schema=team_schema, preserve_index=False)
+                columns = [*team.columns, *(batch.column(name) for name in carried)]
+                yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
-        selected = dataset.select(col("id").cast("long"), col("label").cast("int"), *inputs)
+        selected = dataset.select(col("id").cast("long"), col("label").cast("int"), *inputs, *carried)
         return selected.mapInArrow(combine, from_arrow_schema(schema))
 
 
 def member_columns(name: str) -> tuple[str, str]:
     """A member stage's prediction and detailed prediction columns."""
     return f"prediction_{name}", f"detailed_prediction_{name}"
+
+
+OOD_STAGE = "isolation_forest"  # the forest's MOJO stage writes member_columns(OOD_STAGE)
 
 
 def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> PipelineModel:
@@ -301,11 +404,20 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
         ae.name: NetworkSpec.load(store.artifact(manifest, ae.model_id, "network", folder)) for ae in plan.autoencoders
     }
     links = [ChainLink(ae.name, ae.input, ae.hidden) for ae in plan.autoencoders]
-    with_pixels = any(member.input == "pixels" for member in plan.members)
+    with_pixels = any(member.input == "pixels" for member in plan.members) or plan.ood is not None
     kept = list(PIXEL_COLUMNS) if with_pixels else list(plan.passthrough)
     stages: list[Any] = [DeepFeatures.of(links, networks, plan.features, kept)]
+    if plan.ood is not None:
+        # The forest's MOJO, then its score and the reconstruction error flagged.
+        forest_cols = member_columns(OOD_STAGE)
+        settings = H2OMOJOSettings(predictionCol=forest_cols[0], detailedPredictionCol=forest_cols[1])
+        mojo = store.artifact(manifest, plan.ood.isolation_forest, "mojo", folder)
+        stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
+        autoencoder = plan.ood.autoencoder
+        stages.append(OutOfDistributionFlags.of(forest_cols, autoencoder, networks[autoencoder], plan.ood.thresholds))
     scored_by_numpy: dict[str, NetworkSpec] = {}
     detailed_cols = []
+    member_stages: list[Any] = []
     for member in plan.members:
         if "network" in manifest["models"][member.model_id].get("artifacts", {}):
             # A deep-learning member: its network in numpy (one stage for all of them).
@@ -316,12 +428,14 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
         prediction, detailed = member_columns(member.name)
         settings = H2OMOJOSettings(predictionCol=prediction, detailedPredictionCol=detailed)
         mojo = store.artifact(manifest, member.model_id, "mojo", folder)
-        stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
+        member_stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
         detailed_cols.append(detailed)
     if scored_by_numpy:
-        stages.insert(1, NetworkProbabilities.of(scored_by_numpy, plan.classes))
+        stages.append(NetworkProbabilities.of(scored_by_numpy, plan.classes))
+    stages += member_stages
     names = [member.name for member in plan.members]
-    stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold))
+    carried = OOD_COLUMNS if plan.ood is not None else ()
+    stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold, carried))
     return PipelineModel(stages)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sparkling_mnist.errors import StoreError
+from sparkling_mnist.ood.flags import Thresholds
 from sparkling_mnist.team.cube import fill_empty_rows, prediction_table, probability_cube
 
 
@@ -36,6 +37,29 @@ class Member:
 
 
 @dataclass(frozen=True)
+class OodPlan:
+    """The stored run's out-of-distribution detectors: the isolation forest (model id),
+    the pixel autoencoder whose reconstruction error is written (name), their thresholds."""
+
+    isolation_forest: str
+    autoencoder: str
+    thresholds: Thresholds
+
+    @classmethod
+    def from_lineage(cls, lineage: Mapping[str, Any] | None) -> OodPlan | None:
+        """The plan of the lineage's `ood` part; None for a run stored without one."""
+        if not lineage:
+            return None
+        return cls(
+            isolation_forest=str(lineage["isolation_forest"]),
+            autoencoder=str(lineage["autoencoder"]),
+            thresholds=Thresholds(
+                anomaly=float(lineage["anomaly_threshold"]), reconstruction=float(lineage["reconstruction_threshold"])
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class ScoringPlan:
     """What scoring a run needs, read from its manifest's lineage. Pure."""
 
@@ -46,6 +70,7 @@ class ScoringPlan:
     members: tuple[Member, ...]  # the team only
     classes: tuple[int, ...]
     threshold: float
+    ood: OodPlan | None = None  # None: the run has no out-of-distribution detectors
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> ScoringPlan:
@@ -83,7 +108,12 @@ class ScoringPlan:
             members=members,
             classes=tuple(int(c) for c in lineage["classes"]),
             threshold=float(lineage.get("low_confidence_threshold") or 0.5),
+            ood=OodPlan.from_lineage(lineage.get("ood")),
         )
+
+    def autoencoder(self, name: str) -> Autoencoder:
+        """The autoencoder of that name."""
+        return next(ae for ae in self.autoencoders if ae.name == name)
 
     def feature_columns(self) -> list[str]:
         """The feature table's feature columns, in order."""

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparkling_mnist.ood.flags import FOREST
+
 MANIFEST_FORMAT = 1
 SAVED = "saved"
 FAILED = "failed"
@@ -126,6 +128,21 @@ def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:
         "low_confidence_threshold": team.get("low_confidence_threshold"),
         "passthrough": features.get("passthrough", []),
         "baseline": metrics.get("baseline", {}).get("model_id"),
+        "ood": _ood_lineage(metrics.get("ood")),
+    }
+
+
+def _ood_lineage(ood: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What scoring needs to flag rows: the isolation forest and the autoencoder whose
+    reconstruction error is written, each with its threshold (None: no ood stage)."""
+    if not ood:
+        return None
+    return {
+        "isolation_forest": ood["isolation_forest"]["model_id"],
+        "anomaly_threshold": ood["isolation_forest"]["threshold"],
+        "autoencoder": ood["reconstruction"]["autoencoder"],
+        "reconstruction_threshold": ood["reconstruction"]["threshold"],
+        "flag_quantile": ood["flag_quantile"],
     }
 
 
@@ -156,6 +173,25 @@ def model_roles(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                     for split in ("valid", "test")
                 },
                 **_trainer(member),
+            },
+        }
+    ood = metrics.get("ood")
+    if ood:
+        forest = ood["isolation_forest"]
+        evaluation = ood["evaluation"]
+        roles[forest["model_id"]] = {
+            "role": "ood isolation forest",
+            "algorithm": forest["algorithm"],
+            "artifacts": ["mojo"],
+            "params": forest["params"],
+            "metrics": {
+                "threshold": forest["threshold"],
+                "flag_quantile": ood["flag_quantile"],
+                **{
+                    key: evaluation["detectors"][FOREST][key]
+                    for key in ("auc", "aucpr")
+                    if evaluation["status"] == "done"
+                },
             },
         }
     for section in ("baseline", "features_classifier"):

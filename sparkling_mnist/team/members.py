@@ -1,6 +1,7 @@
 """Team members: H2O classifiers (deep learning, DRF, GBM, GLM, naive Bayes) with their
 checked parameters and fingerprints, trained (by H2O or torch) on the features or the
-pixels, or reloaded when finished.
+pixels, or reloaded when finished; a member with a `search` block is the best model of
+its grid (`search_member`).
 
 A thin layer over the `h2o` API; their class probabilities come from
 `evaluate.h2o_classifier`, and what the team makes of them is pure numpy in `team.cube`.
@@ -24,8 +25,9 @@ from sparkling_mnist.config.h2o_params import check_parameters, estimator_parame
 from sparkling_mnist.config.settings import MemberSpec, TeamSettings
 from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
-from sparkling_mnist.evaluate.h2o_classifier import response_classes
+from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, response_classes
 from sparkling_mnist.runtime.models import load_model, save_model
+from sparkling_mnist.search import SearchPlan, Trial, check_search_names, run_search
 from sparkling_mnist.torch_trainer import (
     TorchRequest,
     checked_plan,
@@ -79,19 +81,49 @@ def check_team_parameters(team: TeamSettings, seed: int) -> None:
     `trainer: torch`, that torch can train them).
 
     Raises:
-        H2OParameterError: naming `team.members[i].params.<name>`.
+        H2OParameterError: naming `team.members[i].params.<name>` (or
+            `team.members[i].search.hyper_params.<name>`).
         ConfigError: a parameter torch cannot reproduce, naming it.
     """
+    searched = {spec.name for spec in team.members if spec.search is not None}
     for index, spec in enumerate(team.members):
         where = f"team.members[{index}].params"
         params = member_parameters(spec, where, seed)
-        if team.member_trainer(spec)[0] == "torch":
+        torch = team.member_trainer(spec)[0] == "torch"
+        if torch:
             checked_plan(params, autoencoder=False, where=where, seed=seed)
+        if params.get("checkpoint") in searched:
+            raise H2OParameterError(
+                f"{where}.checkpoint: member {params['checkpoint']} searches, so its model is only known after "
+                "the search; continue its best model by the path of its saved file instead"
+            )
+        if spec.search is not None:
+            _check_member_search(spec, params, f"team.members[{index}].search", torch=torch, seed=seed)
+
+
+def _check_member_search(spec: MemberSpec, params: Mapping[str, Any], where: str, *, torch: bool, seed: int) -> None:
+    """A member's hyper-parameters: the estimator's, not set twice, not `checkpoint`, and
+    (torch) each value one torch can train.
+
+    Raises:
+        H2OParameterError: naming `<where>.hyper_params.<name>`.
+        ConfigError: a value torch cannot reproduce.
+    """
+    assert spec.search is not None
+    check_parameters(estimator_class(spec.algorithm), spec.search.hyper_params, f"{where}.hyper_params")
+    check_search_names(spec.search, spec.params, where, reserved=("checkpoint",))
+    if torch:
+        for name, values in spec.search.hyper_params.items():
+            for value in values:
+                checked_plan({**params, name: value}, autoencoder=False, where=f"{where}.hyper_params", seed=seed)
 
 
 def member_fingerprint(spec: MemberSpec, params: Mapping[str, Any], inputs: str) -> str:
-    """A member's identity: its spec, resolved parameters and the fingerprint of its inputs."""
-    text = json.dumps({"spec": spec.model_dump(mode="json"), "params": params, "inputs": inputs}, sort_keys=True)
+    """A member's identity: its spec (its search block included), resolved parameters and
+    the fingerprint of its inputs."""
+    # Without a search the key is left out, so members keep the ids they had before searches.
+    dumped = spec.model_dump(mode="json", exclude={"search"} if spec.search is None else None)
+    text = json.dumps({"spec": dumped, "params": params, "inputs": inputs}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -114,6 +146,9 @@ class Member:
     training_errors: dict[str, Any] = field(default_factory=dict)
     torch: TorchRequest | None = None
     trainer_record: dict[str, Any] | None = None
+    search: SearchPlan | None = None
+    """The member's search (`spec.search` resolved); `model_id` then becomes the best model's."""
+    search_record: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -163,6 +198,48 @@ def train_member(member: Member, training: TrainingFrames, valid: Any, models_di
         len(member.x),
         member.train_seconds,
     )
+
+
+def search_member(member: Member, training: TrainingFrames, valid: Any, models_dir: Path) -> None:
+    """Train (or reload) every planned model of the member's grid, each scored on `valid`
+    by the search's metric; the best becomes the member's model (its id, its parameters).
+
+    Every grid model is saved as `<member id>_g<k>` as it finishes, so a rerun reloads
+    the finished ones. The leaderboard goes to `member.search_record`; when no model
+    finished, `member.failure` says why.
+    """
+    plan = member.search
+    assert plan is not None
+    trials: dict[str, Member] = {}
+
+    def fit(model_id: str, combination: dict[str, Any]) -> Trial:
+        trial = Member(
+            spec=member.spec,
+            model_id=model_id,
+            params={**member.params, **combination},
+            x=member.x,
+            selection=member.selection,
+            torch=member.torch,
+        )
+        train_member(trial, training, valid, models_dir)
+        if trial.failure:
+            return Trial(None, float("nan"), reused=False, seconds=trial.train_seconds, failure=trial.failure)
+        trials[model_id] = trial
+        metric = evaluate_h2o_classifier(trial.model, valid)[plan.sort_by]
+        return Trial(trial.model, float(metric), reused=trial.reused, seconds=trial.train_seconds)
+
+    outcome = run_search(plan, member.model_id, fit, models_dir=models_dir, label=f"member {member.name}")
+    member.search_record = outcome.record()
+    member.train_seconds = outcome.train_seconds
+    if outcome.best is None:
+        reasons = sorted({row.get("failure") or row["status"] for row in outcome.leaderboard})
+        member.failure = f"no model of its search finished ({'; '.join(reasons)})"
+        log.error("member %s: %s", member.name, member.failure)
+        return
+    best = trials[outcome.best["model_id"]]
+    member.model_id, member.params, member.model = best.model_id, best.params, best.model
+    member.trainer_record = best.trainer_record
+    member.reused = outcome.all_reused
 
 
 def check_same_classes(members: Sequence[Member], expected: Sequence[str]) -> None:

@@ -21,10 +21,15 @@ from sparkling_mnist.config.settings import MemberSpec, TeamSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss
-from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, predict_probabilities
+from sparkling_mnist.evaluate.h2o_classifier import (
+    evaluate_h2o_classifier,
+    predict_probabilities,
+    record_training_insight,
+)
 from sparkling_mnist.rundir import RunDir, committed, write_json_atomic
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.search import plan_search
 from sparkling_mnist.team.cube import (
     SplitCube,
     align_to,
@@ -36,7 +41,14 @@ from sparkling_mnist.team.cube import (
     team_summary,
 )
 from sparkling_mnist.team.evaluation import evaluate_team
-from sparkling_mnist.team.members import Member, check_same_classes, member_fingerprint, member_parameters, train_member
+from sparkling_mnist.team.members import (
+    Member,
+    check_same_classes,
+    member_fingerprint,
+    member_parameters,
+    search_member,
+    train_member,
+)
 from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes, run_rows
 
 log = logging.getLogger(__name__)
@@ -75,7 +87,8 @@ def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[
     """Resolve every member's parameters, inputs and model id (nothing trained yet).
 
     A `checkpoint` naming an earlier member becomes that member's model id; one naming
-    a file is loaded and becomes its model's id.
+    a file is loaded and becomes its model's id. A member's `search` is resolved into the
+    combinations it tries (ranked by its `sort_by`, default `rank_by`).
     """
     members: list[Member] = []
     by_name: dict[str, Member] = {}
@@ -104,6 +117,9 @@ def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[
             x=member_columns(spec, inputs),
             selection=selection,
         )
+        if spec.search is not None:
+            sort_by = spec.search.sort_by or settings.rank_by
+            member.search = plan_search(spec.search, sort_by=sort_by, default_seed=seed)
         members.append(member)
         by_name[spec.name] = member
     return members
@@ -168,7 +184,8 @@ def train_members(
         training = frames.training(member_kind(member.spec), member.selection)
         member.rows = training.rows()
         member.torch = _torch_request(settings, member, frames, training.originals, seed)
-        train_member(member, training, frames.split(member_kind(member.spec), "valid"), run.models)
+        train = search_member if member.search is not None else train_member
+        train(member, training, frames.split(member_kind(member.spec), "valid"), run.models)
         if member.model is not None and training.augmented is not None:
             member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
     failed = {member.name: member.failure for member in members if member.failure}
@@ -230,7 +247,7 @@ def record_team(
     kept = [member.name for member in team]
     levels = [int(level) for level in classes]
     section: dict[str, Any] = {
-        "members": {member.name: _member_record(member, cubes, scores, kept) for member in members},
+        "members": {member.name: _member_record(member, cubes, scores, kept, run) for member in members},
         "ranking": list(ranking),
         "rank_by": settings.rank_by,
         "kept": kept,
@@ -238,6 +255,9 @@ def record_team(
         "classes": levels,
         "low_confidence_threshold": settings.low_confidence,
     }
+    for member in members:  # the search's leaderboard beside the member's own record
+        if member.search_record is not None:
+            section["members"][member.name]["search"] = member.search_record
     run.team_dir.mkdir(parents=True, exist_ok=True)
     for split in TRAIN_AND_EVALUATED:
         split_cube = cubes[split]
@@ -313,6 +333,7 @@ def _member_record(
     cubes: Mapping[str, SplitCube],
     scores: Mapping[str, float],
     kept: Sequence[str],
+    run: RunDir,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "model_id": member.model_id,
@@ -339,4 +360,8 @@ def _member_record(
     record.update(member.training_errors)
     if member.trainer_record is not None:
         record["torch"] = member.trainer_record
+    # Cross-validation, early stopping, score history, importances (from the model itself).
+    record["training"] = record_training_insight(
+        member.model, member.spec.algorithm, member.name, run, member.trainer_record
+    )
     return record

@@ -1,5 +1,6 @@
 """The team stage on real digits: members on their own inputs, ranking, the summed
-probabilities, failures, checkpoints, reuse, the evaluation plots and the report."""
+probabilities, failures, checkpoints, reuse, the evaluation plots and the report; the
+out-of-distribution stage on the same run, and scoring through the stored chain."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pandas as pd
 import pytest
 
 from sparkling_mnist.config import StoreSettings
+from sparkling_mnist.config.recipe import FASHION_MNIST_DIR
 from sparkling_mnist.config.settings import TrackingSettings
 from sparkling_mnist.errors import TeamError
+from sparkling_mnist.ood.flags import OOD_COLUMNS
 from sparkling_mnist.pipeline.runner import StageRunner
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
@@ -23,10 +26,24 @@ pytestmark = pytest.mark.spark
 
 MEMBERS: list[dict[str, Any]] = [
     {"name": "dl", "algorithm": "deeplearning", "params": {"hidden": [16], "epochs": 2, "reproducible": True}},
-    # Continues dl's model for two more epochs (H2O checkpoint).
-    {"name": "dl_more", "algorithm": "deeplearning", "params": {"hidden": [16], "epochs": 4, "checkpoint": "dl"}},
+    # Continues dl's model (H2O checkpoint) for up to 40 epochs, with early stopping that
+    # ends it after a few: logloss must improve by half each time it is scored.
+    {
+        "name": "dl_more",
+        "algorithm": "deeplearning",
+        "params": {
+            "hidden": [16],
+            "epochs": 40,
+            "checkpoint": "dl",
+            "stopping_rounds": 1,
+            "stopping_metric": "logloss",
+            "stopping_tolerance": 0.5,
+            "score_interval": 0,
+            "score_each_iteration": True,
+        },
+    },
     {"name": "drf", "algorithm": "drf", "params": {"ntrees": 5, "max_depth": 8}},
-    {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 5, "max_depth": 3}},
+    {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 5, "max_depth": 3, "nfolds": 2}},
     {"name": "glm_pixels", "algorithm": "glm", "input": "pixels", "params": {"lambda_": 1e-3}},
 ]
 # An H2O parameter with a valid name and an impossible value: fails at training time.
@@ -46,6 +63,7 @@ def _config(run_dir: Path, members: list[dict[str, Any]], **team: Any) -> Any:
             "compare": False,
         },
         team={"members": members, "keep": 3, "gallery_max": 12, **team},
+        ood={"params": {"ntrees": 30}, "evaluation": {"items": 120}},  # as many Fashion-MNIST items as test digits
     )
 
 
@@ -56,6 +74,7 @@ def team_run(jvm_session: SparkH2OSession, tmp_path_factory: pytest.TempPathFact
     runner.ingest()
     runner.features()
     runner.team()
+    runner.ood()
     runner.report()
     return runner
 
@@ -74,6 +93,32 @@ def test_members_are_ranked_and_the_best_kept(team_run: StageRunner) -> None:
             assert member[split]["rows"] == rows and np.sum(member[split]["confusion"]) == rows
             assert member[split]["error"] < 0.8, member  # chance is 0.9; 16 features of 1-epoch autoencoders
     assert team["members"][team["kept"][0]]["valid"]["error"] < 0.5
+
+
+def test_cross_validation_early_stopping_and_importances_are_reported(team_run: StageRunner) -> None:
+    members = team_run.run.read_metrics()["team"]["members"]
+    cross_validation = members["gbm"]["training"]["cross_validation"]
+    assert cross_validation["nfolds"] == 2 and len(cross_validation["error"]["folds"]) == 2
+    assert 0.0 <= cross_validation["error"]["mean"] < 0.9 and cross_validation["error"]["sd"] >= 0.0
+    assert cross_validation["logloss"]["mean"] > 0.0
+    assert members["dl"]["training"]["cross_validation"] is None  # no nfolds, no CV
+    progress = members["dl_more"]["training"]["progress"]
+    assert progress["unit"] == "epochs" and progress["limit"] == 40
+    assert progress["stopped_early"] and progress["reached"] < 20, progress
+    assert not members["drf"]["training"]["progress"]["stopped_early"]
+    assert members["drf"]["training"]["progress"]["reached"] == 5  # its 5 trees
+    # Importances: Gedeon's for deep learning, split gains for trees, over the inputs each used.
+    for name in ("dl", "drf", "gbm"):
+        top = members[name]["training"]["importances"]
+        assert top and top[0]["scaled_importance"] == 1.0, name
+        assert {row["variable"].split("_")[0] for row in top} <= {"Small", "Tiny"}, name
+    glm = members["glm_pixels"]["training"]
+    assert all(row["variable"].startswith("px") for row in glm["importances"])
+    assert team_run.run.plot(glm["importance_plot"]).stat().st_size > 2000  # the pixel map
+    for name in ("dl", "dl_more", "gbm"):
+        assert team_run.run.plot(members[name]["training"]["history_plot"]).stat().st_size > 2000, name
+    report = team_run.run.report.read_text()
+    assert "<h2>Training</h2>" in report and "stopped early" in report and "&plusmn;" in report
 
 
 def test_team_tables_add_up_and_match_the_cube(team_run: StageRunner) -> None:
@@ -158,8 +203,13 @@ def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_s
     assert lineage["members"]["glm_pixels"]["input"] == "pixels"
     member_ids = {m["model_id"] for m in metrics["team"]["members"].values() if not m["failure"]}
     ae_ids = {a["model_id"] for a in metrics["features"]["autoencoders"].values()}
-    assert set(manifest["models"]) == member_ids | ae_ids
+    forest_id = metrics["ood"]["isolation_forest"]["model_id"]
+    assert set(manifest["models"]) == member_ids | ae_ids | {forest_id}
     assert manifest["models"][metrics["team"]["members"]["drf"]["model_id"]]["role"] == "member drf"
+    assert manifest["models"][forest_id]["role"] == "ood isolation forest"
+    assert "mojo" in manifest["models"][forest_id]["artifacts"]
+    assert lineage["ood"]["isolation_forest"] == forest_id and lineage["ood"]["autoencoder"] == "Small"
+    assert lineage["ood"]["anomaly_threshold"] == metrics["ood"]["isolation_forest"]["threshold"]
     # The command line reads the same store without Spark.
     args = ["--store", str(run.root.parent / "store"), "--run-id", "team-test", "--log-level", "ERROR"]
     assert main(["models", "verify", *args]) == 0
@@ -206,6 +256,68 @@ def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: Spar
     assert difference <= 1e-6, difference
     np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
     np.testing.assert_array_equal(scored["low_confidence"].to_numpy(), expected["low_confidence"].to_numpy())
+    # The out-of-distribution columns, against H2O's own isolation forest and autoencoder
+    # (the spark engine computes them with the forest's MOJO and the network in numpy).
+    assert list(scored.columns[-4:]) == list(OOD_COLUMNS)
+    anomaly, error = _h2o_ood_scores(team_run, jvm_session, scored["id"].to_numpy())
+    ood = team_run.run.read_metrics()["ood"]
+    assert np.abs(scored["anomaly_score"].to_numpy() - anomaly).max() <= 1e-9
+    np.testing.assert_allclose(scored["reconstruction_error"].to_numpy(), error, rtol=1e-9)
+    np.testing.assert_array_equal(scored["anomaly_flag"], anomaly > ood["isolation_forest"]["threshold"])
+    np.testing.assert_array_equal(scored["reconstruction_flag"], error > ood["reconstruction"]["threshold"])
+
+
+def _h2o_ood_scores(
+    team_run: StageRunner, jvm_session: SparkH2OSession, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """H2O's isolation forest score (`predict`) and the autoencoder's `anomaly` of the
+    test rows `ids`, computed in H2O from the run's own feature table and pixels."""
+    from sparkling_mnist.data.frames import features_to_h2o
+    from sparkling_mnist.data.h2o_frames import images_to_h2o
+    from sparkling_mnist.runtime.models import load_model
+
+    metrics = team_run.run.read_metrics()
+    forest = load_model(team_run.run.models / metrics["ood"]["isolation_forest"]["model_id"])
+    autoencoder = load_model(team_run.run.models / metrics["features"]["autoencoders"]["Small"]["model_id"])
+    # Frames of their own: the run's cached ones share keys with every other runner's.
+    spark, hc, run = jvm_session.spark, jvm_session.h2o, team_run.run
+    features = features_to_h2o(hc, spark.read.parquet(str(run.features_split("test"))), "ood_check_features")
+    pixels = images_to_h2o(hc, spark.read.parquet(str(run.split("test"))), "ood_check_pixels")
+
+    def by_id(frame: Any, values: Any) -> np.ndarray:
+        column = values.as_data_frame(use_multi_thread=False).iloc[:, 0]
+        table = frame["id"].as_data_frame(use_multi_thread=False).assign(value=column)
+        return np.asarray(table.set_index("id").loc[ids, "value"].to_numpy(np.float64))
+
+    return by_id(features, forest.predict(features)["predict"]), by_id(pixels, autoencoder.anomaly(pixels))
+
+
+def test_ood_stage_tells_digits_from_fashion(team_run: StageRunner) -> None:
+    """The isolation forest and the autoencoders' reconstruction error, thresholded on
+    the training rows, judged on 120 test digits vs 120 Fashion-MNIST items."""
+    run = team_run.run
+    ood = run.read_metrics()["ood"]
+    quantile = ood["flag_quantile"]
+    assert ood["isolation_forest"]["features"] == 16 and ood["isolation_forest"]["train_rows"] == 380
+    assert set(ood["thresholds"]) == {"isolation forest", "Small reconstruction error", "Tiny reconstruction error"}
+    for share in ood["training_flagged"].values():
+        assert 0 < share <= 1 - quantile + 1e-12
+    evaluation = ood["evaluation"]
+    if not Path(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz").is_file():
+        assert evaluation["status"] == "skipped" and "not found" in evaluation["reason"]
+        pytest.skip(f"Fashion-MNIST is not installed in {FASHION_MNIST_DIR} (Debian: dataset-fashion-mnist)")
+    assert evaluation["status"] == "done" and (evaluation["digits"], evaluation["others"]) == (120, 120)
+    for name, detector in evaluation["detectors"].items():
+        assert 0.0 <= detector["auc"] <= 1.0 and 0.0 <= detector["aucpr"] <= 1.0, name
+        assert detector["positive_rate"] == 0.5 and detector["rows"] == 240
+        assert detector["auc"] > 0.6, (name, detector)  # digits vs clothes: far above chance
+    table = pd.read_parquet(run.root / "ood" / "mixed_scores.parquet")
+    assert len(table) == 240 and int(table["out_of_distribution"].sum()) == 120
+    flagged = table.loc[table["out_of_distribution"], "isolation forest flag"].mean()
+    assert evaluation["detectors"]["isolation forest"]["flagged_others"] == pytest.approx(flagged)
+    assert run.plot("ood_roc_pr.png").stat().st_size > 2000
+    report = run.report.read_text()
+    assert "<h2>Out of distribution</h2>" in report and "<td>Small reconstruction error</td>" in report
 
 
 def test_score_command_without_h2o(team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path) -> None:
@@ -243,6 +355,8 @@ def test_score_command_without_h2o(team_run: StageRunner, jvm_session: SparkH2OS
     expected = pd.read_parquet(team_run.run.team_predictions("test")).sort_values("id")
     np.testing.assert_array_equal(scored["predict"].to_numpy(), expected["predict"].to_numpy())
     assert "score: 120 images read, 120 accepted, 0 rejected" in result.stderr
+    assert re.search(r"score: 120 predictions \(\d+ low-confidence, \d+ flagged out of distribution\)", result.stderr)
+    assert scored["anomaly_score"].notna().all() and scored["reconstruction_error"].gt(0).all()
     assert "wrote 120 rows (score 120)" in result.stderr  # new images are one set, never split
     assert out.is_dir()  # written by the executors, not collected to the driver
 
@@ -257,6 +371,7 @@ def test_stored_pipeline_model_loads_and_scores_like_the_team(
     from sparkling_mnist.scoring.pipeline_model import (
         DeepFeatures,
         NetworkProbabilities,
+        OutOfDistributionFlags,
         TeamPredictions,
         export_pipeline,
     )
@@ -272,11 +387,12 @@ def test_stored_pipeline_model_loads_and_scores_like_the_team(
     by_numpy = numpy_stages[0].getOrDefault("members") if numpy_stages else []
     assert sorted(by_numpy) == sorted(name for name in kept if algorithms[name] == "deeplearning")
     mojo_stages = [stage for stage in model.stages if type(stage).__name__.endswith("MOJOModel")]
-    assert len(mojo_stages) == len(kept) - len(by_numpy)
+    assert len(mojo_stages) == len(kept) - len(by_numpy) + 1  # + the isolation forest
     images = jvm_session.spark.read.parquet(str(team_run.run.split("test")))
     scored = model.transform(images).toPandas().sort_values("id")
     expected = pd.read_parquet(team_run.run.team_predictions("test")).sort_values("id")
-    assert list(scored.columns) == list(expected.columns)
+    assert list(scored.columns) == [*expected.columns, *OOD_COLUMNS]
+    assert sum(isinstance(stage, OutOfDistributionFlags) for stage in model.stages) == 1
     probabilities = [f"p{c}" for c in range(10)]
     assert np.abs(scored[probabilities].to_numpy() - expected[probabilities].to_numpy()).max() <= 1e-6
     for column in (
@@ -358,3 +474,96 @@ def test_a_stored_run_is_tracked_in_a_local_mlflow_store(
     assert {"report.html", "metrics.json", "config.json", "manifest.json", "plots", "pipeline"} <= artifacts
     model_files = {item.path for item in client.list_artifacts(logged.info.run_id, "pipeline")}
     assert "pipeline/MLmodel" in model_files
+
+
+# Hyper-parameter search, in copies of the team run's directory (no second ingest), so
+# the tests above see the run as they left it.
+SEARCHED_MEMBER: dict[str, Any] = {
+    "name": "gbm",
+    "algorithm": "gbm",
+    "params": {"ntrees": 3},
+    "search": {"hyper_params": {"max_depth": [1, 5]}, "sort_by": "logloss"},
+}
+SEARCHED_AUTOENCODER = {"name": "Searched", "hidden": 8, "search": {"hyper_params": {"l2": [0.0, 0.01]}}}
+
+
+def _check_search(record: dict[str, Any], hyper: str, metric: str, run: RunDir, *, reused: bool) -> None:
+    """A searched model's record: both grid models, best first, saved; the model is the best."""
+    search = record["search"]
+    board = search["leaderboard"]
+    assert search["sort_by"] == metric and search["grid_size"] == search["finished"] == 2
+    assert [row["status"] for row in board] == ["reused" if reused else "trained"] * 2
+    assert record["reused"] is reused and all(row["reused"] is reused for row in board)
+    assert board[0]["metric"] < board[1]["metric"] and [row["rank"] for row in board] == [1, 2]
+    assert sorted(row["params"][hyper] for row in board) == sorted(search["hyper_params"][hyper])
+    assert record["model_id"] == search["best_model_id"] == board[0]["model_id"]
+    base = record["model_id"].rsplit("_g", 1)[0]
+    assert {row["model_id"] for row in board} == {f"{base}_g0", f"{base}_g1"}
+    assert all((run.models / row["model_id"]).is_file() for row in board)
+
+
+def _copy_of(team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path) -> tuple[RunDir, Any]:
+    """A copy of the team run's directory and fresh H2O frames read from it (the team
+    run's own frames may have been replaced by the tests above)."""
+    import shutil
+
+    from sparkling_mnist.data.frames import RunFrames
+
+    run = RunDir.at(tmp_path / "run")
+    shutil.copytree(team_run.run.root, run.root)
+    return run, RunFrames(jvm_session.spark, jvm_session.h2o, run)
+
+
+def test_a_searched_member_is_the_best_of_its_grid_and_a_rerun_reuses_it(
+    team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
+) -> None:
+    from sparkling_mnist.evaluate.report import render_report
+    from sparkling_mnist.features.stage import feature_names
+    from sparkling_mnist.team.stage import TeamInputs, build_team
+
+    run, frames = _copy_of(team_run, jvm_session, tmp_path)
+    settings = _config(run.root, [SEARCHED_MEMBER], keep=1).team
+    fingerprints = team_run.fingerprints
+    inputs = TeamInputs(
+        feature_names=feature_names(team_run.cfg.features, team_run.run.read_metrics()["features"]["autoencoders"]),
+        passthrough=[],
+        features_fingerprint=fingerprints["features"],
+        pixels_fingerprint=fingerprints["ingest"],
+    )
+    section = build_team(settings, frames, run, inputs, seed=team_run.cfg.run.seed)
+    member = section["members"]["gbm"]
+    _check_search(member, "max_depth", "logloss", run, reused=False)
+    best = member["search"]["leaderboard"][0]
+    assert member["params"] == {**SEARCHED_MEMBER["params"], "seed": team_run.cfg.run.seed, **best["params"]}
+    assert member["valid"]["logloss"] == pytest.approx(best["metric"], abs=1e-9)  # the team's own scoring agrees
+    run.update_metrics("team", section)
+    report = render_report(run)
+    searches = report[report.index("<h2>Hyper-parameter search</h2>") :]
+    assert "<h3>member gbm</h3>" in searches and f"best: <b>{member['model_id']}</b>" in searches
+
+    again = build_team(settings, frames, run, inputs, seed=team_run.cfg.run.seed)["members"]["gbm"]
+    _check_search(again, "max_depth", "logloss", run, reused=True)
+    assert again["model_id"] == member["model_id"] and again["valid"] == member["valid"]
+
+
+def test_a_searched_autoencoder_is_the_best_of_its_grid_and_a_rerun_reuses_it(
+    team_run: StageRunner, jvm_session: SparkH2OSession, tmp_path: Path
+) -> None:
+    from sparkling_mnist.config import AutoencoderSpec
+    from sparkling_mnist.data.frames import RunFrames
+    from sparkling_mnist.features.stage import build_features
+
+    frames = RunFrames(jvm_session.spark, jvm_session.h2o, team_run.run)  # its pixels, read only
+    run = RunDir.at(tmp_path / "run")
+    searched = AutoencoderSpec.model_validate(SEARCHED_AUTOENCODER)
+    features = team_run.cfg.features.model_copy(update={"autoencoders": [searched]})
+
+    def build() -> dict[str, Any]:
+        return build_features(features, frames, run, seed=7, data_fingerprint="search-test")
+
+    summary = build()["autoencoders"]["Searched"]
+    _check_search(summary, "l2", "mse", run, reused=False)
+    assert summary["validation_mse"] == pytest.approx(summary["search"]["leaderboard"][0]["metric"])
+    again = build()["autoencoders"]["Searched"]
+    _check_search(again, "l2", "mse", run, reused=True)
+    assert again["model_id"] == summary["model_id"] and again["validation_mse"] == summary["validation_mse"]

@@ -29,7 +29,7 @@ from sparkling_mnist.export import (
 )
 from sparkling_mnist.export.check import AgreementCheck, ReferenceSample, check_agreement, max_abs_difference
 from sparkling_mnist.export.h2o_network import mojo_array, parse_mojo_info
-from sparkling_mnist.export.numpy_forward import layer_forward, one_hot_block, scale_inputs
+from sparkling_mnist.export.numpy_forward import layer_forward, one_hot_block, reconstruction_error, scale_inputs
 from sparkling_mnist.rundir import RunDir
 
 IDENTITY2 = np.eye(2)
@@ -194,16 +194,31 @@ def test_regression_destandardizes_then_applies_the_link() -> None:
     np.testing.assert_allclose(forward(poisson, np.array([[1.5, 0.0], [100.0, 0.0]])), [[math.exp(2.0)], [1e19]])
 
 
-def test_autoencoder_reconstruction_is_unscaled() -> None:
-    spec = make_spec(
+def _constant_autoencoder() -> NetworkSpec:
+    """A 2-1-2 autoencoder that outputs (tanh 0.5, -tanh 0.5) in its scaled units."""
+    return make_spec(
         (Layer("tanh", np.zeros((1, 2)), np.zeros(1)), Layer("tanh", np.zeros((2, 1)), np.array([0.5, -0.5]))),
         category="AutoEncoder",
         activation="Tanh",
         norm_sub=np.array([1.0, 2.0]),
         norm_mul=np.array([0.5, 4.0]),
     )
+
+
+def test_autoencoder_reconstruction_is_unscaled() -> None:
+    spec = _constant_autoencoder()
     t = math.tanh(0.5)
     np.testing.assert_allclose(forward(spec, np.zeros((1, 2))), [[t / 0.5 + 1.0, -t / 4.0 + 2.0]], atol=1e-15)
+
+
+def test_reconstruction_error_is_h2os_anomaly_in_the_scaled_units() -> None:
+    spec = _constant_autoencoder()
+    t = math.tanh(0.5)
+    # Inputs (0, 0) scale to (-0.5, -8); the network outputs (t, -t) in those units.
+    expected = ((t + 0.5) ** 2 + (-t + 8.0) ** 2) / 2
+    np.testing.assert_allclose(reconstruction_error(spec, np.zeros((2, 2))), [expected, expected], rtol=1e-15)
+    with pytest.raises(ValueError, match="not an autoencoder"):
+        reconstruction_error(make_spec((linear_output(2),)), np.zeros((1, 2)))
 
 
 def test_encode_stops_at_the_hidden_layer_with_its_dropout_scale() -> None:
