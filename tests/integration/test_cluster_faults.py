@@ -102,6 +102,7 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
         "team.members=[{name: dl, algorithm: deeplearning, params: {hidden: [8], epochs: 1}}]",
         "team.trainer=torch",  # on the executors: TorchDistributor, one DDP process per worker
         "team.keep=1",
+        "ood.enabled=false",  # not what this test is about (test_cluster_store scores it on a cluster)
     ]
     with LocalCluster(workers=2, cores=1, memory="2g", root=tmp_path / "cluster") as cluster:
         process = _submit(cluster, "run", sets)
