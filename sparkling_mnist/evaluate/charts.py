@@ -11,8 +11,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sparkling_mnist.rundir import committed
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Lay out, write (whole or not at all: `committed`) and close a figure; returns `path`."""
+    figure.tight_layout()
+    with committed(path) as tmp:
+        figure.savefig(tmp)
+    plt.close(figure)
+    return path
 
 
 def score_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
@@ -26,11 +36,7 @@ def score_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    with committed(path) as tmp:
-        figure.savefig(tmp)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def confusion_matrix_chart(matrix: np.ndarray, title: str, path: Path) -> Path:
@@ -48,11 +54,7 @@ def confusion_matrix_chart(matrix: np.ndarray, title: str, path: Path) -> Path:
         color = "white" if count > threshold else "black"
         axes.text(column, row, str(count), ha="center", va="center", fontsize=7, color=color)
     figure.colorbar(shown, ax=axes, fraction=0.046)
-    figure.tight_layout()
-    with committed(path) as tmp:
-        figure.savefig(tmp)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def classifier_history_chart(history: pd.DataFrame, title: str, path: Path) -> Path:
@@ -70,11 +72,7 @@ def classifier_history_chart(history: pd.DataFrame, title: str, path: Path) -> P
         if axes.get_legend_handles_labels()[0]:
             axes.legend()
     figure.suptitle(title)
-    figure.tight_layout()
-    with committed(path) as tmp:
-        figure.savefig(tmp)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def importance_map_chart(grid: np.ndarray, title: str, path: Path) -> Path:
@@ -91,8 +89,4 @@ def importance_map_chart(grid: np.ndarray, title: str, path: Path) -> Path:
     axes.set_yticks([])
     axes.set_title(title, fontsize=9)
     figure.colorbar(shown, ax=axes, fraction=0.046, label="scaled importance")
-    figure.tight_layout()
-    with committed(path) as tmp:
-        figure.savefig(tmp)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -11,10 +11,12 @@ grid (`<name>_<fingerprint>_g<k>`) with the lowest validation reconstruction MSE
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.config.settings import AutoencoderSpec, FeaturesSettings
@@ -144,31 +146,22 @@ def build_features(
         hidden = _hidden_size(spec, source)
         model_id = f"{spec.name}_{fingerprints[spec.name]}"
         links = [ChainLink(name, summary[name]["input"], summary[name]["hidden"]) for name in summary]
+        train_one: TrainOne = functools.partial(
+            _train_or_reuse,
+            hidden=hidden,
+            source=source,
+            run=run,
+            links=links,
+            models=models,
+            seed=seed,
+            spark=frames.spark,
+            extra_rows=extra_rows,
+        )
         if spec.search is None:
-            model, record, reused = _train_or_reuse(
-                spec,
-                hidden,
-                model_id,
-                source,
-                run,
-                links=links,
-                models=models,
-                seed=seed,
-                spark=frames.spark,
-                extra_rows=extra_rows,
-            )
+            model, record, reused = train_one(spec, model_id)
         else:  # the best model of its grid, under that model's own id
             model_id, (model, record, reused), searches[spec.name] = _search_autoencoder(
-                spec,
-                hidden,
-                model_id,
-                source,
-                run,
-                links=links,
-                models=models,
-                seed=seed,
-                spark=frames.spark,
-                extra_rows=extra_rows,
+                spec, model_id, train_one, run, seed=seed
             )
         models[spec.name] = model
         history = trainer_history(record) if record is not None else score_history(model)
@@ -209,19 +202,25 @@ def _pixel_inputs(frames: RunFrames, extra: DataFrame | None) -> AutoencoderInpu
     return AutoencoderInputs(list(PIXEL_COLUMNS), {"fit": fit, **pixel_frames})
 
 
+Trained = tuple[Any, dict[str, Any] | None, bool]
+"""An autoencoder's model, its torch trainer's record (None for H2O), whether it was reused."""
+TrainOne = Callable[[AutoencoderSpec, str], Trained]
+"""Train or reload one autoencoder (spec, model id), everything else bound."""
+
+
 def _train_or_reuse(
     spec: AutoencoderSpec,
-    hidden: int,
     model_id: str,
+    *,
+    hidden: int,
     source: AutoencoderInputs,
     run: RunDir,
-    *,
     links: list[ChainLink],
     models: dict[str, Any],
     seed: int,
     spark: Any,
     extra_rows: bool,
-) -> tuple[Any, dict[str, Any] | None, bool]:
+) -> Trained:
     """One autoencoder: reloaded when its file exists, else trained by H2O or by torch
     and saved. Returns the model, the torch trainer's record (None for H2O) and whether
     it was reused."""
@@ -250,20 +249,10 @@ def _train_or_reuse(
 
 
 def _search_autoencoder(
-    spec: AutoencoderSpec,
-    hidden: int,
-    model_id: str,
-    source: AutoencoderInputs,
-    run: RunDir,
-    *,
-    links: list[ChainLink],
-    models: dict[str, Any],
-    seed: int,
-    spark: Any,
-    extra_rows: bool,
-) -> tuple[str, tuple[Any, dict[str, Any] | None, bool], dict[str, Any]]:
+    spec: AutoencoderSpec, model_id: str, train_one: TrainOne, run: RunDir, *, seed: int
+) -> tuple[str, Trained, dict[str, Any]]:
     """An autoencoder's search: every planned model of its grid trained or reloaded
-    (`_train_or_reuse`, as `<model_id>_g<k>`) and ranked by its last validation MSE.
+    (`train_one`, as `<model_id>_g<k>`) and ranked by its last validation MSE.
 
     Returns:
         The best model's id; its model, torch record and whether every grid model was
@@ -276,18 +265,7 @@ def _search_autoencoder(
     def fit(trial_id: str, combination: dict[str, Any]) -> Trial:
         trial = spec.model_copy(update={"params": {**spec.params, **combination}})
         started = time.monotonic()
-        model, record, reused = _train_or_reuse(
-            trial,
-            hidden,
-            trial_id,
-            source,
-            run,
-            links=links,
-            models=models,
-            seed=seed,
-            spark=spark,
-            extra_rows=extra_rows,
-        )
+        model, record, reused = train_one(trial, trial_id)
         records[trial_id] = record
         history = trainer_history(record) if record is not None else score_history(model)
         seconds = 0.0 if reused else time.monotonic() - started

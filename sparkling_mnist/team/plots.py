@@ -13,20 +13,11 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
 from sparkling_mnist.evaluate.binary import average_precision, precision_recall_curve, roc_auc, roc_curve
-from sparkling_mnist.rundir import committed
+from sparkling_mnist.evaluate.charts import save_figure
 
 Curve = tuple[np.ndarray, np.ndarray]  # (scores, positives)
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    figure.tight_layout()
-    with committed(path) as tmp:
-        figure.savefig(tmp)
-    plt.close(figure)
-    return path
 
 
 def plot_roc_pr(curves: Mapping[str, Curve], path: Path, *, title: str) -> Path:
@@ -51,7 +42,7 @@ def plot_roc_pr(curves: Mapping[str, Curve], path: Path, *, title: str) -> Path:
         axes.grid(alpha=0.3)
         axes.legend(fontsize=6.5, loc="lower right" if axes is roc_axes else "lower left")
     figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_gallery(
@@ -76,7 +67,7 @@ def plot_gallery(
     if shown == 0:
         axes_grid.flat[0].text(0, 0.5, "none", fontsize=14)
     figure.suptitle(title if shown == len(images) else f"{title} (first {shown})", fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_correctness_table(table: Mapping[int, int], path: Path) -> Path:
@@ -87,4 +78,4 @@ def plot_correctness_table(table: Mapping[int, int], path: Path) -> Path:
     axes.bar_label(bars, fontsize=8)
     axes.set(xlabel="members right", ylabel="samples", title="how many members get each sample right")
     axes.set_yscale("symlog")
-    return _save(figure, path)
+    return save_figure(figure, path)
