@@ -15,7 +15,6 @@ from sparkling_mnist.config.h2o_params import check_parameters
 from sparkling_mnist.config.settings import BaselineSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames, TrainingFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, record_training_insight
-from sparkling_mnist.runtime.models import model_in_cluster
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.torch_trainer import (
     TorchRequest,
@@ -46,7 +45,7 @@ def train_deep_learning_classifier(
     training: TrainingFrames,
     features: str,
     torch: TorchRequest | None = None,
-) -> dict[str, Any]:
+) -> tuple[Any, dict[str, Any]]:
     """Train a deep-learning classifier on `training`'s rows (H2O, or torch) and evaluate it.
 
     Args:
@@ -59,7 +58,7 @@ def train_deep_learning_classifier(
         torch: train the weights with torch (`trainer: torch`), on these rows.
 
     Returns:
-        A metrics section: ids, parameters, rows by origin, timings, and
+        The model, and a metrics section: ids, parameters, rows by origin, timings, and
         error/logloss/confusion on the originals, the augmented rows, valid and test.
     """
     from h2o.estimators import H2ODeepLearningEstimator
@@ -101,7 +100,7 @@ def train_deep_learning_classifier(
             log.info(
                 "%s: %s error %.4f, logloss %.4f", model_id, split, result[split]["error"], result[split]["logloss"]
             )
-    return result
+    return model, result
 
 
 def classifier_parameters(settings: BaselineSettings, seed: int) -> dict[str, Any]:
@@ -143,7 +142,7 @@ def train_classifier_on(
     if settings.trainer == "torch":
         data = run_rows(frames.run, kind, selection, x, label_classes(training.originals))
         torch = TorchRequest(settings.torch, data, frames.spark, seed, "baseline.params")
-    result = train_deep_learning_classifier(
+    model, result = train_deep_learning_classifier(
         model_id,
         params,
         x,
@@ -152,7 +151,6 @@ def train_classifier_on(
         features="raw pixels (784)" if kind == "pixels" else f"autoencoder features ({len(x)})",
         torch=torch,
     )
-    model = model_in_cluster(model_id)
     name = "baseline" if kind == "pixels" else "features_classifier"
     result["training"] = record_training_insight(model, "deeplearning", name, frames.run, result.get("torch"))
     return result

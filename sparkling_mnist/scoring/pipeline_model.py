@@ -506,10 +506,11 @@ def load_stored_pipeline(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     files = [path for path in store.files.list(target) if "/." not in path]
     if not any(path.endswith("/metadata/part-00000") for path in files):
         return None
-    if not store.folder_record(plan.run_id, PIPELINE_FOLDER):
+    record = store.folder_record(plan.run_id, PIPELINE_FOLDER)
+    if not record:
         log.warning("run %s: the stored pipeline has no record of its files; building one from the models", plan.run_id)
         return None
-    problems = store.check_folder(plan.run_id, PIPELINE_FOLDER)
+    problems = store.check_folder(plan.run_id, PIPELINE_FOLDER, record)
     if problems:
         raise StoreError(f"run {plan.run_id}: the stored pipeline is damaged: {'; '.join(problems)}")
     if store.location.scheme != "s3":

@@ -253,8 +253,9 @@ class ModelStore:
             for item in [entry, *entry.get("artifacts", {}).values()]:
                 self._verify_file(report, model_id, item)
         for folder in self._recorded_folders(run_id):
-            report.checked += len(self.folder_record(run_id, folder))
-            report.problems.extend(f"{folder}: {problem}" for problem in self.check_folder(run_id, folder))
+            record = self.folder_record(run_id, folder)
+            report.checked += len(record)
+            report.problems.extend(f"{folder}: {problem}" for problem in self.check_folder(run_id, folder, record))
         return report
 
     # Folders saved beside the models (the run's PipelineModel): a checksum record each
@@ -294,14 +295,14 @@ class ModelStore:
             raise StoreError(f"{path}: not a readable file record ({exc})") from None
         return files
 
-    def check_folder(self, run_id: str, folder: str) -> list[str]:
+    def check_folder(self, run_id: str, folder: str, record: Mapping[str, Any] | None = None) -> list[str]:
         """What is wrong with `<run>/<folder>/` against its record: files missing,
         truncated, altered or added, each naming the file ([] when whole).
 
         Raises:
             StoreError: the folder has no record (unfinished, or saved by an older version).
         """
-        record = self.folder_record(run_id, folder)
+        record = self.folder_record(run_id, folder) if record is None else record  # read once by callers that have it
         root = self.location.path(run_id, folder)
         if not record:
             raise StoreError(f"{root}: no record of its files ({folder}{FOLDER_RECORD_SUFFIX}): unfinished or older")

@@ -101,8 +101,9 @@ def test_regression_log_link_and_destandardization() -> None:
     np.testing.assert_allclose(keras_model.keras_predict(built, x), forward(poisson, x), rtol=1e-6)
 
 
-def test_autoencoder_and_encoder() -> None:
-    spec = NetworkSpec(
+def autoencoder(dropout: float = 0.0, input_dropout: float = 0.0) -> NetworkSpec:
+    """3 inputs -> 2 Tanh units -> 3 (the reconstruction)."""
+    return NetworkSpec(
         model_id="ae",
         category="AutoEncoder",
         activation="Tanh",
@@ -111,9 +112,13 @@ def test_autoencoder_and_encoder() -> None:
         use_all_factor_levels=True,
         norm_sub=np.array([0.0, 1.0, 2.0]),
         norm_mul=np.array([1.0, 0.5, 0.25]),
-        layers=(random_layer("tanh", 2, 3, 0.2), random_layer("tanh", 3, 2)),
-        input_dropout=0.3,
+        layers=(random_layer("tanh", 2, 3, dropout), random_layer("tanh", 3, 2)),
+        input_dropout=input_dropout,
     )
+
+
+def test_autoencoder_and_encoder() -> None:
+    spec = autoencoder(dropout=0.2, input_dropout=0.3)
     x = RNG.normal(size=(8, 3))
     full = keras_model.build_keras_model(spec)
     np.testing.assert_allclose(keras_model.keras_predict(full, x), forward(spec, x), rtol=0, atol=FLOAT32)
@@ -190,17 +195,7 @@ def test_compiled_classifier_trains_further_after_a_reload(tmp_path: Path) -> No
 
 
 def test_compiled_autoencoder_learns_its_inputs_and_an_encoder_is_refused() -> None:
-    spec = NetworkSpec(
-        model_id="ae",
-        category="AutoEncoder",
-        activation="Tanh",
-        categorical_inputs=(),
-        numeric_inputs=("u", "v", "w"),
-        use_all_factor_levels=True,
-        norm_sub=np.array([0.0, 1.0, 2.0]),
-        norm_mul=np.array([1.0, 0.5, 0.25]),
-        layers=(random_layer("tanh", 2, 3), random_layer("tanh", 3, 2)),
-    )
+    spec = autoencoder()
     model = keras_model.compile_for_training(keras_model.build_keras_model(spec), spec)
     assert model.loss == "mean_squared_error"
     x = RNG.normal(size=(64, 3)).astype(np.float32)
