@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -109,15 +110,16 @@ def test_a_job_killed_in_augment_features_and_team_resumes_to_the_same_results(
     command = _main_job(run_dir)
     models = run_dir / "models"
 
-    def saved(prefix: str) -> bool:
-        return any(path.name.startswith(prefix) for path in models.glob("*"))
+    def saved(name: str) -> bool:
+        """The model file itself (`<name>_<fingerprint>`), not its torch record written before it."""
+        return any(re.fullmatch(f"{name}_[0-9a-f]{{16}}", path.name) for path in models.glob("*"))
 
     _killed_when(command, tmp_path / "1.log", lambda: any(run_dir.glob("data/.augmented.incomplete-*")), "in augment")
     assert not (run_dir / "stages" / "augment.json").exists() and not (run_dir / "data" / "augmented").exists()
-    second = _killed_when(command, tmp_path / "2.log", lambda: saved("AE200_"), "in features")
+    second = _killed_when(command, tmp_path / "2.log", lambda: saved("AE200"), "in features")
     assert "taking over the lock" in second and "stage ingest: already done" in second
     assert not (run_dir / "stages" / "features.json").exists()
-    third = _killed_when(command, tmp_path / "3.log", lambda: saved("dl_pixels_"), "in team")
+    third = _killed_when(command, tmp_path / "3.log", lambda: saved("dl_pixels"), "in team")
     assert "autoencoder AE200: reusing" in third
     assert not (run_dir / "stages" / "team.json").exists()
     last = _run(command)

@@ -96,8 +96,9 @@ def test_worker_lost_during_training_fails_clearly_and_the_rerun_resumes(tmp_pat
         "baseline.params={hidden: [16], epochs: 1}",
         "baseline.trainer=h2o",
         "features.trainer=h2o",  # the worker dies while H2O trains B: H2O has no high availability
-        "features.autoencoders=[{name: A, hidden: 32}, {name: B, hidden: 16}]",
-        "features.defaults={epochs: 40}",
+        # A finishes quickly; B trains long enough to lose a worker in the middle of it.
+        "features.autoencoders=[{name: A, hidden: 32, params: {epochs: 1}}, "
+        "{name: B, hidden: 16, params: {epochs: 40}}]",
         "features.compare=false",
         "team.members=[{name: dl, algorithm: deeplearning, params: {hidden: [8], epochs: 1}}]",
         "team.trainer=torch",  # on the executors: TorchDistributor, one DDP process per worker
