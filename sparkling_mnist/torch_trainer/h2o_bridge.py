@@ -115,6 +115,7 @@ def load_into_h2o(
         "load_seconds": round(result.load_seconds, 2),
         "train_seconds": round(result.seconds, 2),
         "samples_per_s": round(result.samples_per_second, 1),
+        "steps": result.steps,
         "h2o_seconds": round(time.monotonic() - started, 2),
         "h2o_epochs": h2o_epochs,
         "inputs": len(result.scaling.columns),

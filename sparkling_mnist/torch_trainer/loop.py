@@ -68,6 +68,8 @@ class TorchResult:
         world: processes.
         seconds: training time (after loading).
         load_seconds: time to read the rows.
+        samples: rows trained on over all processes and epochs.
+        steps: optimizer steps (each process takes the same ones, DDP averaging them).
     """
 
     layers: list[tuple[np.ndarray, np.ndarray]]
@@ -78,11 +80,35 @@ class TorchResult:
     seconds: float
     load_seconds: float
     samples: float = 0.0
+    steps: int = 0
 
     @property
     def samples_per_second(self) -> float:
         """Training samples per second over all processes."""
         return self.samples / self.seconds if self.seconds else float("nan")
+
+
+FEW_STEPS = 100
+"""Below this many optimizer steps a network has barely moved from its initial weights."""
+
+
+def few_steps_warning(name: str, result: TorchResult, batch_size: int) -> str | None:
+    """A warning when training took fewer than `FEW_STEPS` optimizer steps, else None.
+
+    H2O's deep learning updates the weights after every row, so one of its epochs over
+    975 rows is 975 updates; one torch epoch is rows / (processes x batch_size) steps,
+    4 for the same rows on 2 processes at 128. Epoch counts carried over from H2O on
+    small data then leave the network untrained, silently: this says so.
+    """
+    if result.steps >= FEW_STEPS:
+        return None
+    epochs = result.history[-1]["epochs"] if result.history else 0.0
+    return (
+        f"torch {name}: only {result.steps} optimizer steps ({epochs:g} epochs of {result.rows} rows over "
+        f"{result.world} process(es) at batch_size {batch_size}): the network has barely trained. One H2O epoch "
+        f"updates the weights after every row, one torch epoch after every {batch_size} rows per process; raise "
+        "`epochs` or lower `torch.batch_size`"
+    )
 
 
 def build_network(plan: NetworkPlan, inputs: int, outputs: int) -> Any:
@@ -312,6 +338,7 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
         seconds=seconds,
         load_seconds=rows.seconds,
         samples=samples,
+        steps=step,
     )
 
 

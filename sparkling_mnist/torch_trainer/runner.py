@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sparkling_mnist.torch_trainer.loop import TorchJob, TorchResult, train_network
+from sparkling_mnist.torch_trainer.loop import TorchJob, TorchResult, few_steps_warning, train_network
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -41,7 +41,14 @@ def run_torch_job(job: TorchJob, spark: SparkSession | None, processes: int | No
     Local mode with more than one process runs them on the driver's machine
     (TorchDistributor's local mode).
     """
-    count = training_processes(spark, processes)
+    result = _run(job, spark, training_processes(spark, processes))
+    warning = few_steps_warning(job.name, result, job.options.batch_size)
+    if warning:
+        log.warning(warning)
+    return result
+
+
+def _run(job: TorchJob, spark: SparkSession | None, count: int) -> TorchResult:
     if count == 1:
         return train_network(job)
     assert spark is not None  # training_processes gives 1 without a session

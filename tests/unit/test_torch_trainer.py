@@ -4,6 +4,7 @@ alone and as a 2-process DDP group (gloo) agreeing with one process."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import replace
@@ -19,7 +20,15 @@ from sparkling_mnist.augment.arrow import augmented_ids
 from sparkling_mnist.augment.selection import RowSelection, augmented_mask
 from sparkling_mnist.torch_trainer import ParquetPart, TrainingData
 from sparkling_mnist.torch_trainer.data import files_for_rank, load_rows
-from sparkling_mnist.torch_trainer.loop import TorchJob, TorchOptions, TorchResult, layer_outputs, train_network
+from sparkling_mnist.torch_trainer.loop import (
+    FEW_STEPS,
+    TorchJob,
+    TorchOptions,
+    TorchResult,
+    few_steps_warning,
+    layer_outputs,
+    train_network,
+)
 from sparkling_mnist.torch_trainer.plan import (
     ColumnStats,
     h2o_initial_weights,
@@ -27,6 +36,7 @@ from sparkling_mnist.torch_trainer.plan import (
     layer_names,
     network_plan,
 )
+from sparkling_mnist.torch_trainer.runner import run_torch_job
 
 
 def test_plan_reads_the_function_from_h2o_parameters() -> None:
@@ -181,12 +191,19 @@ def _job(data: TrainingData, *, autoencoder: bool, epochs: float = 3) -> TorchJo
     return TorchJob("test", plan, TorchOptions(batch_size=32, threads=1), data, data)
 
 
-def test_training_learns_and_reports_each_epoch(tmp_path: Path) -> None:
+def test_training_learns_and_reports_each_epoch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     data = _blobs(tmp_path)
-    classifier = train_network(_job(data, autoencoder=False))
+    with caplog.at_level(logging.WARNING, logger="sparkling_mnist.torch_trainer"):
+        classifier = run_torch_job(_job(data, autoencoder=False), spark=None, processes=None)
     assert [row["epochs"] for row in classifier.history] == [1.0, 2.0, 3.0]
     assert classifier.history[-1]["validation_error"] == 0.0
     assert classifier.rows == 400 and classifier.samples == 3 * 400  # 13 steps of 32 (the last one short) per epoch
+    assert classifier.steps == 3 * 13
+    # 39 steps learn these blobs, but the user is told how few they were and why.
+    assert "torch test: only 39 optimizer steps (3 epochs of 400 rows over 1 process(es) at batch_size 32)" in (
+        caplog.text
+    )
+    assert few_steps_warning("enough", replace(classifier, steps=FEW_STEPS), 32) is None
     assert [w.shape for w, _ in classifier.layers] == [(16, 784), (3, 16)]
     encoder = train_network(_job(replace(data, classes=()), autoencoder=True, epochs=4))
     mse = [row["training_mse"] for row in encoder.history]
@@ -227,6 +244,7 @@ def test_two_ddp_processes_scale_like_one_and_agree(tmp_path: Path) -> None:
     np.testing.assert_array_equal(results[0].layers[0][0], results[1].layers[0][0])
     assert results[0].history == results[1].history and len(results[0].history) == 2
     assert results[0].world == 2 and results[0].rows == 400
+    assert results[0].steps == results[1].steps == 2 * 7  # 200 rows per process, 7 steps of 32 per epoch
     assert results[0].history[-1]["validation_error"] < 0.05
 
 
