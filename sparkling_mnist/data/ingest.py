@@ -12,8 +12,10 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sparkling_mnist.config.settings import IngestSettings, SourceSettings, SplitSettings
 from sparkling_mnist.data.assemble import AssembledImages, IngestCounts, assemble
@@ -25,6 +27,7 @@ from sparkling_mnist.schema import (
     IMAGE_ARROW_SCHEMA,
     REJECT_ARROW_SCHEMA,
     image_spark_schema,
+    pixels_from_arrow,
     pixels_to_arrow,
     reject_spark_schema,
 )
@@ -143,3 +146,11 @@ def run_ingest(
 def read_split(spark: SparkSession, run: RunDir, split: str) -> DataFrame:
     """One split of the ingested images (id, label, pixels)."""
     return spark.read.parquet(str(run.split(split)))
+
+
+def split_images(run: RunDir, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split of the ingested images read on the driver: ids, labels (int64) and
+    (n, 784) uint8 pixels, in the stored order."""
+    table = pq.read_table(run.split(split), columns=["id", "label", "pixels"])
+    pixels = pixels_from_arrow(table.column("pixels").combine_chunks())
+    return table.column("id").to_numpy().astype(np.int64), table.column("label").to_numpy().astype(np.int64), pixels

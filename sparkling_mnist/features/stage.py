@@ -39,7 +39,7 @@ from sparkling_mnist.features.torch_training import autoencoder_data, train_auto
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
-from sparkling_mnist.search import Trial, check_search_names, plan_search, run_search
+from sparkling_mnist.search import Trial, check_search_names, each_value, fingerprinted_spec, plan_search, run_search
 from sparkling_mnist.torch_trainer import checked_plan, read_record, write_record
 
 if TYPE_CHECKING:
@@ -57,9 +57,7 @@ def autoencoder_fingerprints(features: FeaturesSettings, data_fingerprint: str) 
     result: dict[str, str] = {}
     for spec in features.ordered():
         upstream = data_fingerprint if spec.input == PIXELS_INPUT else result[spec.input]
-        # Without a search the key is left out, so autoencoders keep the ids they had before searches.
-        dumped = spec.model_dump(mode="json", exclude={"search"} if spec.search is None else None)
-        text = json.dumps({"spec": dumped, "input": upstream}, sort_keys=True)
+        text = json.dumps({"spec": fingerprinted_spec(spec), "input": upstream}, sort_keys=True)
         result[spec.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return result
 
@@ -95,10 +93,8 @@ def _check_autoencoder_search(spec: AutoencoderSpec, own_params: dict[str, Any],
     check_autoencoder_parameters(dict(spec.search.hyper_params), f"{where}.hyper_params")
     check_search_names(spec.search, own_params, where)
     if spec.trainer == "torch":
-        for name, values in spec.search.hyper_params.items():
-            for value in values:
-                plan = {**spec.params, name: value, "hidden": [1]}
-                checked_plan(plan, autoencoder=True, where=f"{where}.hyper_params", seed=0)
+        for plan in each_value(spec.search, {**spec.params, "hidden": [1]}):
+            checked_plan(plan, autoencoder=True, where=f"{where}.hyper_params", seed=0)
 
 
 def build_features(
@@ -139,7 +135,6 @@ def build_features(
     fingerprints = autoencoder_fingerprints(settings, data_fingerprint)
     summary: dict[str, Any] = {}
     models: dict[str, Any] = {}
-    searches: dict[str, dict[str, Any]] = {}
     extra_rows = train_on_augmented and augmented is not None
     for spec in settings.ordered():
         source = inputs[spec.input]
@@ -157,12 +152,11 @@ def build_features(
             spark=frames.spark,
             extra_rows=extra_rows,
         )
+        search: dict[str, Any] | None = None
         if spec.search is None:
             model, record, reused = train_one(spec, model_id)
         else:  # the best model of its grid, under that model's own id
-            model_id, (model, record, reused), searches[spec.name] = _search_autoencoder(
-                spec, model_id, train_one, run, seed=seed
-            )
+            model_id, (model, record, reused), search = _search_autoencoder(spec, model_id, train_one, run, seed=seed)
         models[spec.name] = model
         history = trainer_history(record) if record is not None else score_history(model)
         _write_history(run, spec.name, history)
@@ -170,8 +164,8 @@ def build_features(
         summary[spec.name] = _autoencoder_summary(
             spec, model_id, source, hidden, reused=reused, history=history, record=record
         )
-        if spec.name in searches:
-            summary[spec.name]["search"] = searches[spec.name]
+        if search is not None:
+            summary[spec.name]["search"] = search
     used = settings.used()
     for split in SPLITS:
         write_feature_table(frames, run, split, [inputs[name].frames[split] for name in used], settings.passthrough)

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from sparkling_mnist.config.settings import FeaturesSettings, OodSettings
 from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.evaluate.ood_section import OOD_PLOT
 from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
@@ -36,7 +36,7 @@ from sparkling_mnist.ood.h2o_detectors import (
 )
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, model_in_cluster, save_model
-from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
+from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.team.plots import plot_roc_pr
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def run_ood(
     forest = train_isolation_forest(train, inputs.feature_names, params, model_id)
     save_model(forest, run.models)
     specs = {name: read_network(_autoencoder_model(run, ae["model_id"])) for name, ae in inputs.autoencoders.items()}
-    _, _, train_pixels = _split_images(run, "train")
+    _, _, train_pixels = split_images(run, "train")
     training = {FOREST: anomaly_scores(forest, train)}
     for name in pixel_autoencoders(inputs.autoencoders):
         training[reconstruction_detector(name)] = image_reconstruction_error(specs[name], train_pixels)
@@ -183,7 +183,7 @@ def _evaluate(
         )
         log.warning("ood: evaluation skipped: %s", reason)
         return {"status": "skipped", "reason": reason}
-    ids, labels, digits = _split_images(run, "test")
+    ids, labels, digits = split_images(run, "test")
     pixels, is_other = mixed_set(digits, others.pixels)
     links = [ChainLink(name, str(ae["input"]), int(ae["hidden"])) for name, ae in inputs.autoencoders.items()]
     encoded = encode_pixels(links, specs, pixels)
@@ -237,10 +237,3 @@ def _autoencoder_model(run: RunDir, model_id: str) -> Any:
     """An autoencoder of the run: in this session's cluster, or reloaded from the run dir."""
     model = model_in_cluster(model_id)
     return model if model is not None else load_model(run.models / model_id)
-
-
-def _split_images(run: RunDir, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ids, labels and (n, 784) uint8 pixels of one split, read on the driver."""
-    table = pq.read_table(run.split(split), columns=["id", "label", "pixels"])
-    pixels = pixels_from_arrow(table.column("pixels").combine_chunks())
-    return table.column("id").to_numpy().astype(np.int64), table.column("label").to_numpy().astype(np.int64), pixels

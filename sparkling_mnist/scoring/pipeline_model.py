@@ -395,8 +395,6 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     Raises:
         StoreError: an artifact is missing or fails its checksum.
     """
-    from ai.h2o.sparkling.ml.models.H2OMOJOModel import H2OMOJOModel
-    from ai.h2o.sparkling.ml.models.H2OMOJOSettings import H2OMOJOSettings
     from pyspark.ml import PipelineModel
 
     manifest = store.manifest(plan.run_id)
@@ -410,9 +408,7 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     if plan.ood is not None:
         # The forest's MOJO, then its score and the reconstruction error flagged.
         forest_cols = member_columns(OOD_STAGE)
-        settings = H2OMOJOSettings(predictionCol=forest_cols[0], detailedPredictionCol=forest_cols[1])
-        mojo = store.artifact(manifest, plan.ood.isolation_forest, "mojo", folder)
-        stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
+        stages.append(_mojo_stage(store, manifest, plan.ood.isolation_forest, forest_cols, folder))
         autoencoder = plan.ood.autoencoder
         stages.append(OutOfDistributionFlags.of(forest_cols, autoencoder, networks[autoencoder], plan.ood.thresholds))
     scored_by_numpy: dict[str, NetworkSpec] = {}
@@ -425,11 +421,9 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
             scored_by_numpy[member.name] = NetworkSpec.load(path)
             detailed_cols.append("")
             continue
-        prediction, detailed = member_columns(member.name)
-        settings = H2OMOJOSettings(predictionCol=prediction, detailedPredictionCol=detailed)
-        mojo = store.artifact(manifest, member.model_id, "mojo", folder)
-        member_stages.append(H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings))
-        detailed_cols.append(detailed)
+        columns = member_columns(member.name)
+        member_stages.append(_mojo_stage(store, manifest, member.model_id, columns, folder))
+        detailed_cols.append(columns[1])
     if scored_by_numpy:
         stages.append(NetworkProbabilities.of(scored_by_numpy, plan.classes))
     stages += member_stages
@@ -437,6 +431,19 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     carried = OOD_COLUMNS if plan.ood is not None else ()
     stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold, carried))
     return PipelineModel(stages)
+
+
+def _mojo_stage(
+    store: ModelStore, manifest: Mapping[str, Any], model_id: str, columns: tuple[str, str], folder: Path
+) -> Any:
+    """A Sparkling Water MOJO stage for a stored model (its MOJO copied into `folder`,
+    checked), writing its prediction and detailed prediction to `columns`."""
+    from ai.h2o.sparkling.ml.models.H2OMOJOModel import H2OMOJOModel
+    from ai.h2o.sparkling.ml.models.H2OMOJOSettings import H2OMOJOSettings
+
+    settings = H2OMOJOSettings(predictionCol=columns[0], detailedPredictionCol=columns[1])
+    mojo = store.artifact(manifest, model_id, "mojo", folder)
+    return H2OMOJOModel.createFromMojo("file://" + str(mojo.resolve()), settings)
 
 
 def export_pipeline(plan: ScoringPlan, store: ModelStore, out: str) -> str:

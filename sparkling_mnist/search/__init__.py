@@ -6,7 +6,15 @@ Team members and autoencoders both search through here; each stage supplies how 
 model of the grid is trained (or reloaded) and scored.
 """
 
-from sparkling_mnist.search.combinations import Combination, SearchPlan, combination_at, grid_size, plan_search
+from sparkling_mnist.search.combinations import (
+    Combination,
+    SearchPlan,
+    combination_at,
+    each_value,
+    fingerprinted_spec,
+    grid_size,
+    plan_search,
+)
 from sparkling_mnist.search.grid import Trial, check_search_names, run_search
 from sparkling_mnist.search.report import search_section
 
@@ -16,6 +24,8 @@ __all__ = [
     "Trial",
     "check_search_names",
     "combination_at",
+    "each_value",
+    "fingerprinted_spec",
     "grid_size",
     "plan_search",
     "run_search",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
 
 from sparkling_mnist.config.settings import SearchSettings
 
@@ -96,3 +98,20 @@ def plan_search(settings: SearchSettings, *, sort_by: str, default_seed: int) ->
         grid_size=size,
         combinations=tuple(combination_at(hyper_params, index) for index in order),
     )
+
+
+def each_value(search: SearchSettings, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """`params` with one searched value set, for every value of every hyper-parameter:
+    what a per-value check (can torch train it?) needs, without the whole grid."""
+    for name, values in search.hyper_params.items():
+        for value in values:
+            yield {**params, name: value}
+
+
+def fingerprinted_spec(spec: BaseModel) -> dict[str, Any]:
+    """A member's or autoencoder's spec as its fingerprint takes it: the `search` block
+    included when there is one, left out otherwise (so models keep the ids they had
+    before searches existed)."""
+    searched = getattr(spec, "search", None) is not None
+    dumped: dict[str, Any] = spec.model_dump(mode="json", exclude=None if searched else {"search"})
+    return dumped

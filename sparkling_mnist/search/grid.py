@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class SearchOutcome:
     stopped: str | None = None
     seconds: float = 0.0
     train_seconds: float = 0.0
-    models: dict[str, Any] = field(default_factory=dict)
 
     @property
     def all_reused(self) -> bool:
@@ -154,7 +153,6 @@ def run_search(
         leaderboard,
         seconds=clock() - started,
         train_seconds=sum(row["seconds"] for row in rows),
-        models=models,
     )
     if skipped:
         outcome.stopped = f"max_runtime_secs ({plan.max_runtime_secs:g} s) passed: {skipped} combination(s) not started"

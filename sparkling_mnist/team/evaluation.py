@@ -11,15 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from sparkling_mnist.config.settings import TeamSettings
 from sparkling_mnist.data.frames import RunFrames
+from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.evaluate import binary
 from sparkling_mnist.evaluate.charts import confusion_matrix_chart
 from sparkling_mnist.rundir import RunDir, committed, read_json
 from sparkling_mnist.runtime.models import load_model
-from sparkling_mnist.schema import pixels_from_arrow
 from sparkling_mnist.team import cube as cube_math
 from sparkling_mnist.team.cube import SplitCube, align_to
 from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery, plot_roc_pr
@@ -31,9 +30,7 @@ SCRUFFIEST_SHOWN = 30
 
 def images_by_id(run: RunDir, split: str, ids: np.ndarray) -> np.ndarray:
     """The (N, 28, 28) uint8 images of `ids` from the split's Parquet, read on the driver."""
-    table = pq.read_table(run.split(split), columns=["id", "pixels"])
-    stored = table.column("id").to_numpy()
-    pixels = pixels_from_arrow(table.column("pixels").combine_chunks())
+    stored, _, pixels = split_images(run, split)
     return np.asarray(pixels[align_to(ids, stored)].reshape(-1, 28, 28))
 
 

@@ -27,7 +27,7 @@ from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, response_classes
 from sparkling_mnist.runtime.models import load_model, save_model
-from sparkling_mnist.search import SearchPlan, Trial, check_search_names, run_search
+from sparkling_mnist.search import SearchPlan, Trial, check_search_names, each_value, fingerprinted_spec, run_search
 from sparkling_mnist.torch_trainer import (
     TorchRequest,
     checked_plan,
@@ -113,17 +113,14 @@ def _check_member_search(spec: MemberSpec, params: Mapping[str, Any], where: str
     check_parameters(estimator_class(spec.algorithm), spec.search.hyper_params, f"{where}.hyper_params")
     check_search_names(spec.search, spec.params, where, reserved=("checkpoint",))
     if torch:
-        for name, values in spec.search.hyper_params.items():
-            for value in values:
-                checked_plan({**params, name: value}, autoencoder=False, where=f"{where}.hyper_params", seed=seed)
+        for plan in each_value(spec.search, params):
+            checked_plan(plan, autoencoder=False, where=f"{where}.hyper_params", seed=seed)
 
 
 def member_fingerprint(spec: MemberSpec, params: Mapping[str, Any], inputs: str) -> str:
     """A member's identity: its spec (its search block included), resolved parameters and
     the fingerprint of its inputs."""
-    # Without a search the key is left out, so members keep the ids they had before searches.
-    dumped = spec.model_dump(mode="json", exclude={"search"} if spec.search is None else None)
-    text = json.dumps({"spec": dumped, "params": params, "inputs": inputs}, sort_keys=True)
+    text = json.dumps({"spec": fingerprinted_spec(spec), "params": params, "inputs": inputs}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

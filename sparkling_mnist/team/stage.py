@@ -255,9 +255,6 @@ def record_team(
         "classes": levels,
         "low_confidence_threshold": settings.low_confidence,
     }
-    for member in members:  # the search's leaderboard beside the member's own record
-        if member.search_record is not None:
-            section["members"][member.name]["search"] = member.search_record
     run.team_dir.mkdir(parents=True, exist_ok=True)
     for split in TRAIN_AND_EVALUATED:
         split_cube = cubes[split]
@@ -348,6 +345,8 @@ def _member_record(
         "failure": member.failure,
         "kept": member.name in kept,
     }
+    if member.search_record is not None:  # the search's leaderboard (why it failed, when it did)
+        record["search"] = member.search_record
     if member.failure:
         return record
     record["rank_score"] = scores[member.name]
