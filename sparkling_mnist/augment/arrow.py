@@ -70,6 +70,12 @@ EFFECT_CODES: Mapping[str, int] = MappingProxyType(
         "blotches": 9,
         "all": 10,
         "all2": 11,
+        "flip": 12,
+        "translate": 13,
+        "affine": 14,
+        "erase": 15,
+        "jitter": 16,
+        "garments": 17,
     }
 )
 """The code of each effect inside augmented ids. Fixed forever: a new effect takes the next

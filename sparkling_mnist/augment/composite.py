@@ -1,6 +1,6 @@
-"""Combined effects ``all`` and ``all2``.
+"""Combined effects ``all`` and ``all2`` (digits) and ``garments`` (Fashion-MNIST).
 
-Both pick, per row, a plan over the same ordered steps, then run the steps in
+``all`` and ``all2`` pick, per row, a plan over the same ordered steps, then run the steps in
 that fixed order: shift, rotate, warp (geometry), bold, erodedilate (stroke
 width), scratches, blotches (noise). Geometry goes first so that interpolation
 never blurs added scratches; noise goes last so that it stays crisp.
@@ -13,6 +13,12 @@ never blurs added scratches; noise goes last so that it stays crisp.
   distortion (rotate or warp) followed by one stroke or noise effect (bold,
   erodedilate, scratches or blotches, by weight); never shift.
 
+``garments`` runs its own ordered steps, :data:`GARMENT_STEPS`: flip, translate or
+affine (one of the two, always), erase, jitter. Geometry first, then the erased
+rectangle (so that it stays a crisp rectangle), then the photometric jitter (which
+also shades the rectangle, as light would shade a real occluder). The digit composites never
+flip: a mirrored digit is not the same digit (or not a digit at all).
+
 Randomness: a row's stream first gives its plan, then is handed to each step the
 row takes, in step order. A row's output thus depends on its own stream only,
 whichever rows share its batch. :mod:`.effects` runs a row's whole plan in two
@@ -21,15 +27,17 @@ small buffers, calling the same per-image kernels as the single effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment.geometry import (
+    AffineParams,
     RotateParams,
     ShiftParams,
+    TranslateParams,
     WarpParams,
 )
 from sparkling_mnist.augment.morphology import (
@@ -38,8 +46,10 @@ from sparkling_mnist.augment.morphology import (
 )
 from sparkling_mnist.augment.noise import (
     BlotchesParams,
+    EraseParams,
     ScratchesParams,
 )
+from sparkling_mnist.augment.photometric import JitterParams
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
 
 COMPOSITE_STEPS: tuple[str, ...] = (
@@ -52,6 +62,9 @@ COMPOSITE_STEPS: tuple[str, ...] = (
     "blotches",
 )
 """The steps of ``all`` and ``all2``, in the order they run."""
+
+GARMENT_STEPS: tuple[str, ...] = ("flip", "translate", "affine", "erase", "jitter")
+"""The steps of ``garments``, in the order they run."""
 
 
 def _check_probability(owner: str, name: str, value: float) -> None:
@@ -149,8 +162,56 @@ class All2Params:
         )
 
 
+@dataclass(frozen=True)
+class GarmentsParams:
+    """Settings of ``garments``: flip, one geometric step, then erase and jitter.
+
+    Per row: a left-right flip with chance ``flip_prob``; then ``translate`` (chance
+    ``translate_prob``) or else ``affine``; then ``erase`` with chance ``erase_prob``
+    and ``jitter`` with chance ``jitter_prob``, independently. A step taken is the
+    plain effect with the settings below, except that a flip or an erase taken always
+    happens: ``flip_prob`` and ``erase_prob`` are their chances (``erase.probability``
+    is not used, and setting it is an error, so that it cannot be mistaken for one).
+
+    Attributes:
+        flip_prob: chance of the mirror image (default 0.5).
+        translate_prob: chance that the geometric step is ``translate`` rather than
+            ``affine`` (default 0.5).
+        erase_prob: chance of ``erase`` (default 0.3).
+        jitter_prob: chance of ``jitter`` (default 0.3).
+        translate, affine, erase, jitter: the settings each step runs with.
+    """
+
+    flip_prob: float = 0.5
+    translate_prob: float = 0.5
+    erase_prob: float = 0.3
+    jitter_prob: float = 0.3
+    translate: TranslateParams = field(default_factory=TranslateParams)
+    affine: AffineParams = field(default_factory=AffineParams)
+    erase: EraseParams = field(default_factory=EraseParams)
+    jitter: JitterParams = field(default_factory=JitterParams)
+
+    def __post_init__(self) -> None:
+        for name in ("flip_prob", "translate_prob", "erase_prob", "jitter_prob"):
+            _check_probability("GarmentsParams", name, getattr(self, name))
+        if self.erase.probability != EraseParams().probability:
+            raise ValueError(
+                "GarmentsParams.erase.probability is not used by garments (erase_prob is the chance of "
+                f"erasing), got {self.erase.probability}: set erase_prob instead"
+            )
+
+    def erase_step(self) -> EraseParams:
+        """The settings the erase step runs with once the plan took it: it always erases."""
+        return replace(self.erase, probability=1.0)
+
+    def choice(self) -> NDArray[np.float64]:
+        """``(flip_prob, translate_prob, erase_prob, jitter_prob)``, as :func:`next_garments_plan` takes them."""
+        return np.array([self.flip_prob, self.translate_prob, self.erase_prob, self.jitter_prob])
+
+
 DEFAULT_ALL = AllParams()
 DEFAULT_ALL2 = All2Params()
+DEFAULT_GARMENTS = GarmentsParams()
 
 _SECOND_STEPS = ("bold", "erodedilate", "scratches", "blotches")
 
@@ -200,3 +261,26 @@ def draw_all2_plan(stream: RowStream, params: All2Params) -> NDArray[np.bool_]:
 def all2_choice(params: All2Params) -> NDArray[np.float64]:
     """``rotate_prob`` then the four second-step weights, as :func:`next_all2_plan` takes them."""
     return np.concatenate([[params.rotate_prob], params.second_step_weights()])
+
+
+_FLIP, _TRANSLATE, _AFFINE, _ERASE, _JITTER = range(len(GARMENT_STEPS))
+
+
+@njit(cache=True, nogil=True)
+def next_garments_plan(state: StreamState, choice: NDArray[np.float64], plan: NDArray[np.bool_]) -> None:
+    """Draw one row's ``garments`` plan over :data:`GARMENT_STEPS`: four uniforms, always.
+
+    ``choice`` is ``(flip_prob, translate_prob, erase_prob, jitter_prob)``.
+    """
+    plan[:] = False
+    plan[_FLIP] = next_uniform(state) < choice[0]
+    plan[_TRANSLATE if next_uniform(state) < choice[1] else _AFFINE] = True
+    plan[_ERASE] = next_uniform(state) < choice[2]
+    plan[_JITTER] = next_uniform(state) < choice[3]
+
+
+def draw_garments_plan(stream: RowStream, params: GarmentsParams) -> NDArray[np.bool_]:
+    """Draw one row's ``garments`` plan: a mask over :data:`GARMENT_STEPS`."""
+    plan = np.zeros(len(GARMENT_STEPS), dtype=np.bool_)
+    next_garments_plan(stream.state, params.choice(), plan)
+    return plan

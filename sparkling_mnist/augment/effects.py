@@ -2,9 +2,10 @@
 
 Each effect ``<name>_batch(images, keys, params) -> images`` validates the batch,
 then :func:`_run_rows` walks the rows: it resets the row's stream to its key, draws
-the row's plan (``all``, ``all2``, or the single step of a plain effect) and runs
-the planned steps, in :data:`COMPOSITE_STEPS` order, through the per-image kernels
-of :mod:`.geometry`, :mod:`.morphology` and :mod:`.noise`, in two 28x28 buffers.
+the row's plan (``all``, ``all2``, ``garments``, or the single step of a plain
+effect) and runs the planned steps, in :data:`COMPOSITE_STEPS` order (then
+:data:`GARMENT_STEPS` order), through the per-image kernels of :mod:`.geometry`,
+:mod:`.morphology`, :mod:`.noise` and :mod:`.photometric`, in two 28x28 buffers.
 Every effect's settings travel as one tuple of arrays and numbers (:func:`_settings`),
 so the loop compiles once for all effects.
 
@@ -28,23 +29,36 @@ from sparkling_mnist.augment.composite import (
     COMPOSITE_STEPS,
     DEFAULT_ALL,
     DEFAULT_ALL2,
+    DEFAULT_GARMENTS,
+    GARMENT_STEPS,
     All2Params,
     AllParams,
+    GarmentsParams,
     all2_choice,
     next_all2_plan,
     next_all_plan,
+    next_garments_plan,
 )
 from sparkling_mnist.augment.geometry import (
+    DEFAULT_AFFINE,
+    DEFAULT_FLIP,
     DEFAULT_ROTATE,
     DEFAULT_SHIFT,
+    DEFAULT_TRANSLATE,
     DEFAULT_WARP,
     GEOMETRY_WORK,
+    AffineParams,
+    FlipParams,
     RotateParams,
     ShiftParams,
+    TranslateParams,
     WarpParams,
+    affine_into,
+    flip_into,
     rotate_angle_settings,
     rotate_into,
     shift_into,
+    translate_step_into,
     warp_basis_rows,
     warp_into,
     warp_scale,
@@ -65,18 +79,27 @@ from sparkling_mnist.augment.morphology import (
 )
 from sparkling_mnist.augment.noise import (
     DEFAULT_BLOTCHES,
+    DEFAULT_ERASE,
     DEFAULT_SCRATCHES,
     BlotchesParams,
+    EraseParams,
     ScratchesParams,
     blotches_into,
+    erase_into,
     scratches_into,
 )
+from sparkling_mnist.augment.photometric import DEFAULT_JITTER, JitterParams, jitter_into
 
 _STEPS = len(COMPOSITE_STEPS)
-# Steps beyond the composites' seven: the two square filters, plain effects only.
+# Steps beyond the digit composites' seven: the two square filters (plain effects
+# only), then the steps of `garments`, in GARMENT_STEPS order.
 _DILATE, _ERODE = _STEPS, _STEPS + 1
-# How a row's plan is drawn: the two composites, or one fixed step.
-_PLAN_ALL, _PLAN_ALL2, _PLAN_ONE = 0, 1, 2
+_FLIP, _TRANSLATE, _AFFINE, _ERASE, _JITTER = range(_ERODE + 1, _ERODE + 1 + len(GARMENT_STEPS))
+_ALL_STEPS = _JITTER + 1
+# How a row's plan is drawn: the composites, or one fixed step.
+_PLAN_ALL, _PLAN_ALL2, _PLAN_ONE, _PLAN_GARMENTS = 0, 1, 2, 3
+# A flip taken as a step of `garments` always mirrors: the plan already drew flip_prob.
+_ALWAYS_FLIP = FlipParams(probability=1.0)
 
 
 def _settings(
@@ -90,6 +113,11 @@ def _settings(
     blotches: BlotchesParams = DEFAULT_BLOTCHES,
     dilate: DilateParams = DEFAULT_DILATE,
     erode: ErodeParams = DEFAULT_ERODE,
+    flip: FlipParams = DEFAULT_FLIP,
+    translate: TranslateParams = DEFAULT_TRANSLATE,
+    affine: AffineParams = DEFAULT_AFFINE,
+    erase: EraseParams = DEFAULT_ERASE,
+    jitter: JitterParams = DEFAULT_JITTER,
 ) -> tuple[Any, ...]:
     """Every step's settings as :func:`_run_step` takes them (always the same types)."""
     return (
@@ -107,6 +135,11 @@ def _settings(
         blotches.packed(),
         square_sizes(dilate),
         square_sizes(erode),
+        flip.probability,
+        translate.max_pixels,
+        affine.packed(),
+        erase.packed(),
+        jitter.packed(),
     )
 
 
@@ -114,7 +147,7 @@ def _settings(
 def _run_step(  # noqa: PLR0917 - one branch per step, settings as the kernels take them
     step: int, image: UInt8Batch, state: Any, settings: Any, work: NDArray[np.float64], out: UInt8Batch
 ) -> None:
-    """Run step ``step`` (:data:`COMPOSITE_STEPS`, then dilate, erode) on one row."""
+    """Run step ``step`` (:data:`COMPOSITE_STEPS`, dilate, erode, :data:`GARMENT_STEPS`) on one row."""
     if step == 0:
         shift_into(image, state, settings[0], out)
     elif step == 1:
@@ -129,8 +162,18 @@ def _run_step(  # noqa: PLR0917 - one branch per step, settings as the kernels t
         scratches_into(image, state, settings[10], out)
     elif step == 6:
         blotches_into(image, state, settings[11], out)
-    else:
+    elif _DILATE <= step <= _ERODE:
         square_into(image, state, settings[12] if step == _DILATE else settings[13], step == _DILATE, out)
+    elif step == _FLIP:
+        flip_into(image, state, settings[14], out)
+    elif step == _TRANSLATE:
+        translate_step_into(image, state, settings[15], out)
+    elif step == _AFFINE:
+        affine_into(image, state, settings[16], work, out)
+    elif step == _ERASE:
+        erase_into(image, state, settings[17], out)
+    else:
+        jitter_into(image, state, settings[18], out)
 
 
 @njit(cache=True, nogil=True)
@@ -145,7 +188,7 @@ def _run_rows(  # noqa: PLR0917
     """Per row: reset its stream, draw its plan, run the planned steps in order."""
     state = np.zeros(2, dtype=np.uint64)
     work = np.empty((GEOMETRY_WORK, IMAGE_SIDE, IMAGE_SIDE))
-    plan = np.zeros(_STEPS, dtype=np.bool_)
+    plan = np.zeros(_ALL_STEPS, dtype=np.bool_)
     buffers = np.empty((2, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
     for i in range(images.shape[0]):
         state[0], state[1] = keys[i], 0
@@ -153,12 +196,14 @@ def _run_rows(  # noqa: PLR0917
             _run_step(int(choice[0]), images[i], state, settings, work, out[i])
             continue
         if plan_kind == _PLAN_ALL:
-            next_all_plan(state, choice, plan)
+            next_all_plan(state, choice, plan[:_STEPS])
+        elif plan_kind == _PLAN_ALL2:
+            next_all2_plan(state, choice, plan[:_STEPS])
         else:
-            next_all2_plan(state, choice, plan)
+            next_garments_plan(state, choice, plan[_FLIP:])
         current = 0
         buffers[0] = images[i]
-        for step in range(_STEPS):
+        for step in range(_ALL_STEPS):
             if plan[step]:
                 _run_step(step, buffers[current], state, settings, work, buffers[1 - current])
                 current = 1 - current
@@ -263,3 +308,48 @@ def all_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: AllParams = 
 def all2_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: All2Params = DEFAULT_ALL2) -> UInt8Batch:
     """Apply rotate or warp, then one of bold / erodedilate / scratches / blotches."""
     return _apply(images, keys, _PLAN_ALL2, all2_choice(params), _composite_settings(params))
+
+
+def flip_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: FlipParams = DEFAULT_FLIP) -> UInt8Batch:
+    """Mirror each image left-right with chance ``params.probability`` (others are copied)."""
+    return _one_step(images, keys, _FLIP, _settings(flip=params))
+
+
+def translate_batch(
+    images: UInt8Batch, keys: NDArray[np.uint64], params: TranslateParams = DEFAULT_TRANSLATE
+) -> UInt8Batch:
+    """Move each image by whole pixels, up to ``params.max_pixels`` on each axis; zero fill."""
+    return _one_step(images, keys, _TRANSLATE, _settings(translate=params))
+
+
+def affine_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: AffineParams = DEFAULT_AFFINE) -> UInt8Batch:
+    """Rotate (clipped Normal angle) and zoom each image about its centre; bilinear, zero fill.
+
+    Per row, the angle is drawn, then the zoom. No sharpening: the output is the
+    resampled image rounded half to even.
+    """
+    return _one_step(images, keys, _AFFINE, _settings(affine=params))
+
+
+def erase_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: EraseParams = DEFAULT_ERASE) -> UInt8Batch:
+    """Overwrite one random rectangle of each row (with chance ``params.probability``) by grey or noise."""
+    return _one_step(images, keys, _ERASE, _settings(erase=params))
+
+
+def jitter_batch(images: UInt8Batch, keys: NDArray[np.uint64], params: JitterParams = DEFAULT_JITTER) -> UInt8Batch:
+    """Scale each row's contrast about its mean and shift its brightness, at random."""
+    return _one_step(images, keys, _JITTER, _settings(jitter=params))
+
+
+def garments_batch(
+    images: UInt8Batch, keys: NDArray[np.uint64], params: GarmentsParams = DEFAULT_GARMENTS
+) -> UInt8Batch:
+    """Maybe flip, translate or affine, then maybe erase and jitter (see :mod:`.composite`)."""
+    settings = _settings(
+        flip=_ALWAYS_FLIP,
+        translate=params.translate,
+        affine=params.affine,
+        erase=params.erase_step(),
+        jitter=params.jitter,
+    )
+    return _apply(images, keys, _PLAN_GARMENTS, params.choice(), settings)

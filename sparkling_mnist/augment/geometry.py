@@ -1,11 +1,13 @@
-"""Geometric effects: ``shift``, ``rotate`` and ``warp``.
+"""Geometric effects: ``shift``, ``rotate`` and ``warp`` (digits); ``flip``,
+``translate`` and ``affine`` (garments).
 
 Each row draws its random parameters from its own stream (the ``next_*`` kernels;
 the ``draw_*`` wrappers replay them for tests and notebooks), then the row is
 transformed by a compiled per-image kernel (``*_into``); :mod:`.effects` runs them
-over batches, alone or as composite steps. Rotation and warp resample with bilinear
-interpolation and zero fill outside the image (scikit-image's ``order=1,
-mode='constant', cval=0``), then go through :mod:`.sharpen`.
+over batches, alone or as composite steps. Rotation, warp and affine resample with
+bilinear interpolation and zero fill outside the image (scikit-image's ``order=1,
+mode='constant', cval=0``); rotation and warp then go through :mod:`.sharpen`
+(thin pen strokes), affine does not (garments are filled shapes).
 """
 
 from __future__ import annotations
@@ -26,10 +28,19 @@ from sparkling_mnist.augment.batch import (
 from sparkling_mnist.augment.gaussian import gaussian_matrix
 from sparkling_mnist.augment.sharpen import (
     SharpenParams,
+    grey_level,
     next_sharpen_mode,
     sharpen_into,
 )
-from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_normal, next_normal_pair
+from sparkling_mnist.augment.stream import (
+    RowStream,
+    StreamState,
+    next_between,
+    next_integer,
+    next_normal,
+    next_normal_pair,
+    next_uniform,
+)
 
 # Row and column offsets of the four shift directions: up, down, left, right.
 SHIFT_DIRECTIONS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -113,9 +124,69 @@ class WarpParams:
             raise ValueError(f"WarpParams.sigma must be > 0, got {self.sigma}")
 
 
+@dataclass(frozen=True)
+class FlipParams:
+    """Settings of ``flip``: a left-right mirror image (a garment's, never a digit's).
+
+    Attributes:
+        probability: chance that a row is mirrored (default 0.5; 1.0: every row).
+    """
+
+    probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"FlipParams.probability must be in [0, 1], got {self.probability}")
+
+
+@dataclass(frozen=True)
+class TranslateParams:
+    """Settings of ``translate``: a move by whole pixels on both axes, zero fill.
+
+    Attributes:
+        max_pixels: the row and the column offsets are each uniform integers in
+            ``-max_pixels..max_pixels`` (default 2: Fashion-MNIST garments fill most
+            of the canvas, so larger moves cut off sleeves and hems).
+    """
+
+    max_pixels: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_pixels < IMAGE_SIDE:
+            raise ValueError(f"TranslateParams.max_pixels must be in [1, {IMAGE_SIDE - 1}], got {self.max_pixels}")
+
+
+@dataclass(frozen=True)
+class AffineParams:
+    """Settings of ``affine``: a small rotation and isotropic scaling about the centre.
+
+    Attributes:
+        sigma_degrees: the counter-clockwise angle is Normal(0, sigma) degrees,
+            clipped to ``+-2 sigma`` (default 6).
+        scale: the zoom factor is uniform in ``[1 - scale, 1 + scale]`` (default
+            0.08: about two pixels on a 28-pixel garment); below 1 shrinks.
+    """
+
+    sigma_degrees: float = 6.0
+    scale: float = 0.08
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sigma_degrees <= 90.0:
+            raise ValueError(f"AffineParams.sigma_degrees must be in [0, 90], got {self.sigma_degrees}")
+        if not 0.0 <= self.scale < 1.0:
+            raise ValueError(f"AffineParams.scale must be in [0, 1), got {self.scale}")
+
+    def packed(self) -> NDArray[np.float64]:
+        """``(sigma_degrees, scale)`` for the kernels."""
+        return np.array([self.sigma_degrees, self.scale])
+
+
 DEFAULT_SHIFT = ShiftParams()
 DEFAULT_ROTATE = RotateParams()
 DEFAULT_WARP = WarpParams()
+DEFAULT_FLIP = FlipParams()
+DEFAULT_TRANSLATE = TranslateParams()
+DEFAULT_AFFINE = AffineParams()
 
 
 @lru_cache(maxsize=16)
@@ -353,3 +424,95 @@ def rotate_angle_settings(params: RotateParams) -> NDArray[np.float64]:
 def warp_scale(params: WarpParams) -> float:
     """The factor between the standard normal draws and the displacement, in pixels."""
     return params.alpha / math.sqrt(3.0)
+
+
+@njit(cache=True, nogil=True)
+def next_flip(state: StreamState, probability: float) -> bool:
+    """Draw whether one row is mirrored (one uniform, always drawn)."""
+    return next_uniform(state) < probability
+
+
+def draw_flip(stream: RowStream, params: FlipParams) -> bool:
+    """Draw whether one row is mirrored left-right."""
+    return bool(next_flip(stream.state, params.probability))
+
+
+@njit(cache=True, nogil=True)
+def flip_into(image: UInt8Batch, state: StreamState, probability: float, out: UInt8Batch) -> None:
+    """The ``flip`` effect on one row: column ``c`` becomes column ``27 - c``, or a copy."""
+    if not next_flip(state, probability):
+        out[:, :] = image
+        return
+    for r in range(IMAGE_SIDE):
+        for c in range(IMAGE_SIDE):
+            out[r, c] = image[r, IMAGE_SIDE - 1 - c]
+
+
+@njit(cache=True, nogil=True)
+def next_translate(state: StreamState, max_pixels: int) -> tuple[int, int]:
+    """Draw one row's ``(row_offset, col_offset)``, each uniform in ``-max_pixels..max_pixels``."""
+    d_row = next_integer(state, -max_pixels, max_pixels + 1)
+    d_col = next_integer(state, -max_pixels, max_pixels + 1)
+    return d_row, d_col
+
+
+def draw_translate(stream: RowStream, params: TranslateParams) -> tuple[int, int]:
+    """Draw one row's ``(row_offset, col_offset)`` (positive: down / right)."""
+    d_row, d_col = next_translate(stream.state, params.max_pixels)
+    return int(d_row), int(d_col)
+
+
+@njit(cache=True, nogil=True)
+def translate_step_into(image: UInt8Batch, state: StreamState, max_pixels: int, out: UInt8Batch) -> None:
+    """The ``translate`` effect on one row."""
+    d_row, d_col = next_translate(state, max_pixels)
+    translate_into(image, d_row, d_col, out)
+
+
+@njit(cache=True, nogil=True)
+def next_affine(state: StreamState, packed: NDArray[np.float64]) -> tuple[float, float]:
+    """Draw one row's ``(angle_degrees, zoom)``: a clipped normal, then a uniform."""
+    limit = 2.0 * packed[0]
+    angle = min(max(next_normal(state) * packed[0], -limit), limit)
+    zoom = next_between(state, 1.0 - packed[1], 1.0 + packed[1])
+    return angle, zoom
+
+
+def draw_affine(stream: RowStream, params: AffineParams) -> tuple[float, float]:
+    """Draw one row's counter-clockwise angle in degrees and its zoom factor."""
+    angle, zoom = next_affine(stream.state, params.packed())
+    return float(angle), float(zoom)
+
+
+@njit(cache=True, nogil=True)
+def affine_sample_into(image: UInt8Batch, angle_degrees: float, zoom: float, out: FloatBatch) -> None:
+    """Bilinear samples of ``image`` rotated counter-clockwise and zoomed about its centre.
+
+    Output pixel ``(r, c)`` reads the input at the centre plus its offset from the
+    centre, rotated as in :func:`rotate_sample_into` and divided by ``zoom``.
+    """
+    theta = math.radians(angle_degrees)
+    cos_t, sin_t = math.cos(theta) / zoom, math.sin(theta) / zoom
+    padded, y_min, y_max, x_min, x_max = _padded_with_ink_box(image)
+    for r in range(image.shape[0]):
+        d_row = r - _CENTRE
+        target = out[r]
+        for c in range(image.shape[1]):
+            d_col = c - _CENTRE
+            x = cos_t * d_col - sin_t * d_row + _CENTRE
+            y = sin_t * d_col + cos_t * d_row + _CENTRE
+            inside = y_min < y < y_max and x_min < x < x_max
+            target[c] = _sample(padded, y, x) if inside else 0.0
+
+
+@njit(cache=True, nogil=True)
+def affine_into(
+    image: UInt8Batch, state: StreamState, packed: NDArray[np.float64], work: FloatBatch, out: UInt8Batch
+) -> None:
+    """The ``affine`` effect on one row: resample, then round half to even (no sharpening)."""
+    angle, zoom = next_affine(state, packed)
+    samples = work[2]
+    affine_sample_into(image, angle, zoom, samples)
+    for r in range(IMAGE_SIDE):
+        for c in range(IMAGE_SIDE):
+            out[r, c] = grey_level(samples[r, c])

@@ -1,15 +1,18 @@
-"""Noise effects: ``scratches`` (stray pen lines) and ``blotches`` (ink wiped away).
+"""Noise effects: ``scratches`` (stray pen lines), ``blotches`` (ink wiped away) and
+``erase`` (a rectangle hidden, for garments).
 
 Each row draws a noise image that is combined with the digit: scratches by
 ``max`` (lines add ink), blotches by ``min`` (discs of 0 remove ink). Lines are
 rasterised with the integer Bresenham rule of ``skimage.draw.line`` and discs
 with the arithmetic of ``skimage.draw.disk``, in compiled per-image kernels.
+``erase`` overwrites one random rectangle with a constant grey or with noise.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numba import njit
@@ -121,8 +124,76 @@ class BlotchesParams:
         )
 
 
+EraseFill = Literal["grey", "noise"]
+"""What an erased rectangle is filled with: ``grey_level``, or uniform noise 0..255."""
+
+_FILLS: tuple[EraseFill, ...] = ("grey", "noise")
+
+
+@dataclass(frozen=True)
+class EraseParams:
+    """Settings of ``erase``: random erasing (Zhong et al. 2017, arXiv:1708.04896).
+
+    With chance ``probability`` a row gets one rectangle of area ``Uniform(min_area,
+    max_area)`` times the image's and aspect ratio (height / width) log-uniform in
+    ``[min_aspect, max_aspect]``; its sides are rounded to whole pixels (at least 1)
+    and clipped to 28, and its top-left corner is uniform among the positions where
+    it fits. Unlike the paper, a rectangle that does not fit is clipped, not drawn
+    again, so every row takes the same number of draws (with the defaults every
+    rectangle fits: its longest side is at most 23 pixels).
+
+    Attributes:
+        probability: chance that a row is erased (default 0.5).
+        min_area: smallest area fraction (default 0.02).
+        max_area: largest area fraction (default 0.2).
+        min_aspect: smallest height / width (default 0.3).
+        max_aspect: largest height / width (default 3.3).
+        fill: ``grey``: every pixel ``grey_level``; ``noise``: each pixel a uniform
+            integer 0..255 (default ``grey``).
+        grey_level: the constant fill of ``grey`` (default 128).
+    """
+
+    probability: float = 0.5
+    min_area: float = 0.02
+    max_area: float = 0.2
+    min_aspect: float = 0.3
+    max_aspect: float = 3.3
+    fill: EraseFill = "grey"
+    grey_level: int = 128
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"EraseParams.probability must be in [0, 1], got {self.probability}")
+        if not 0.0 < self.min_area <= self.max_area <= 1.0:
+            raise ValueError(f"EraseParams needs 0 < min_area <= max_area <= 1, got {self.min_area}, {self.max_area}")
+        if not 0.0 < self.min_aspect <= self.max_aspect:
+            raise ValueError(
+                f"EraseParams needs 0 < min_aspect <= max_aspect, got {self.min_aspect}, {self.max_aspect}"
+            )
+        if self.fill not in _FILLS:
+            raise ValueError(f"EraseParams.fill must be one of {', '.join(_FILLS)}, got {self.fill!r}")
+        if not 0 <= self.grey_level <= 255:
+            raise ValueError(f"EraseParams.grey_level must be in [0, 255], got {self.grey_level}")
+
+    def packed(self) -> NDArray[np.float64]:
+        """``(probability, min_area, max_area, log min_aspect, log max_aspect, noise?, grey_level)``."""
+        return np.array(
+            [
+                self.probability,
+                self.min_area,
+                self.max_area,
+                math.log(self.min_aspect),
+                math.log(self.max_aspect),
+                float(self.fill == "noise"),
+                self.grey_level,
+            ],
+            dtype=np.float64,
+        )
+
+
 DEFAULT_SCRATCHES = ScratchesParams()
 DEFAULT_BLOTCHES = BlotchesParams()
+DEFAULT_ERASE = EraseParams()
 
 
 @njit(cache=True, nogil=True)
@@ -233,3 +304,56 @@ def blotches_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.floa
     discs = next_blotches(state, packed)
     for k in range(discs.shape[0]):
         wipe_disk_into(out, discs[k])
+
+
+@njit(cache=True, nogil=True)
+def _whole_side(length: float) -> int:
+    """A rectangle side rounded half up to whole pixels, in ``1..28``."""
+    return min(max(math.floor(length + 0.5), 1), IMAGE_SIDE)
+
+
+@njit(cache=True, nogil=True)
+def next_erase_box(state: StreamState, packed: NDArray[np.float64]) -> tuple[int, int, int, int]:
+    """Draw one row's rectangle ``(top, left, height, width)``; height 0 when it is not erased.
+
+    Five draws, always: whether, the area, the log aspect ratio, the top, the left.
+    """
+    erased = next_uniform(state) < packed[0]
+    area = next_between(state, packed[1], packed[2]) * float(IMAGE_SIDE * IMAGE_SIDE)
+    aspect = math.exp(next_between(state, packed[3], packed[4]))
+    height = _whole_side(math.sqrt(area * aspect))
+    width = _whole_side(math.sqrt(area / aspect))
+    top = next_integer(state, 0, IMAGE_SIDE - height + 1)
+    left = next_integer(state, 0, IMAGE_SIDE - width + 1)
+    if not erased:
+        return top, left, 0, 0
+    return top, left, height, width
+
+
+@njit(cache=True, nogil=True)
+def next_erase_fill(state: StreamState, packed: NDArray[np.float64], height: int, width: int) -> NDArray[np.uint8]:
+    """The ``(height, width)`` fill: the grey level, or one uniform draw per pixel, row by row."""
+    patch = np.empty((height, width), dtype=np.uint8)
+    for r in range(height):
+        for c in range(width):
+            patch[r, c] = next_integer(state, 0, 256) if packed[5] else np.uint8(packed[6])
+    return patch
+
+
+def draw_erase(stream: RowStream, params: EraseParams) -> tuple[tuple[int, int, int, int], NDArray[np.uint8]]:
+    """Draw one row's rectangle ``(top, left, height, width)`` and its ``(height, width)`` fill.
+
+    A row that is not erased has height and width 0 and an empty fill.
+    """
+    packed = params.packed()
+    top, left, height, width = next_erase_box(stream.state, packed)
+    fill: NDArray[np.uint8] = next_erase_fill(stream.state, packed, height, width)
+    return (int(top), int(left), int(height), int(width)), fill
+
+
+@njit(cache=True, nogil=True)
+def erase_into(image: UInt8Batch, state: StreamState, packed: NDArray[np.float64], out: UInt8Batch) -> None:
+    """The ``erase`` effect on one row."""
+    out[:, :] = image
+    top, left, height, width = next_erase_box(state, packed)
+    out[top : top + height, left : left + width] = next_erase_fill(state, packed, height, width)

@@ -21,17 +21,26 @@ from skimage.transform import SimilarityTransform, rotate, warp
 
 from sparkling_mnist.augment.composite import (
     COMPOSITE_STEPS,
+    GARMENT_STEPS,
     All2Params,
     AllParams,
+    GarmentsParams,
     draw_all2_plan,
     draw_all_plan,
+    draw_garments_plan,
 )
 from sparkling_mnist.augment.geometry import (
+    AffineParams,
+    FlipParams,
     RotateParams,
     ShiftParams,
+    TranslateParams,
     WarpParams,
+    draw_affine,
+    draw_flip,
     draw_rotate_angle,
     draw_shift,
+    draw_translate,
     draw_warp_noise,
     warp_displacements,
 )
@@ -45,7 +54,15 @@ from sparkling_mnist.augment.morphology import (
     draw_erodedilate,
     draw_square,
 )
-from sparkling_mnist.augment.noise import BlotchesParams, ScratchesParams, draw_blotches, draw_scratches
+from sparkling_mnist.augment.noise import (
+    BlotchesParams,
+    EraseParams,
+    ScratchesParams,
+    draw_blotches,
+    draw_erase,
+    draw_scratches,
+)
+from sparkling_mnist.augment.photometric import JitterParams, draw_jitter
 from sparkling_mnist.augment.seeding import row_streams
 from sparkling_mnist.augment.sharpen import SharpenMode, SharpenParams, draw_sharpen_mode
 from sparkling_mnist.augment.stream import RowStream
@@ -108,6 +125,11 @@ def ref_warp(image: Image, rng: RowStream, p: WarpParams) -> Image:
 
 def ref_shift(image: Image, rng: RowStream, p: ShiftParams) -> Image:
     d_row, d_col = draw_shift(rng, p)
+    return moved_by(image, d_row, d_col)
+
+
+def moved_by(image: Image, d_row: int, d_col: int) -> Image:
+    """``image`` moved ``d_row`` pixels down and ``d_col`` right, zero fill, with scikit-image."""
     # warp's map takes output (x=col, y=row) to input: input = output - offset.
     moved = warp(
         image,
@@ -174,6 +196,48 @@ def ref_blotches(image: Image, rng: RowStream, p: BlotchesParams) -> Image:
     return np.minimum(image, noise)
 
 
+def ref_flip(image: Image, rng: RowStream, p: FlipParams) -> Image:
+    return np.fliplr(image).copy() if draw_flip(rng, p) else image.copy()
+
+
+def ref_translate(image: Image, rng: RowStream, p: TranslateParams) -> Image:
+    d_row, d_col = draw_translate(rng, p)
+    return moved_by(image, d_row, d_col)
+
+
+def ref_affine(image: Image, rng: RowStream, p: AffineParams) -> Image:
+    angle, zoom = draw_affine(rng, p)
+    centre = (image.shape[0] - 1) / 2.0
+    # warp's map takes output (x, y) to input: about the centre, rotate by the angle
+    # (counter-clockwise on screen, like skimage.transform.rotate) and divide by the zoom.
+    output_to_input = (
+        SimilarityTransform(translation=(-centre, -centre))
+        + SimilarityTransform(scale=1.0 / zoom, rotation=np.deg2rad(angle))
+        + SimilarityTransform(translation=(centre, centre))
+    )
+    resampled = warp(image, output_to_input, order=1, mode="constant", cval=0, preserve_range=True)
+    return to_u8(resampled)
+
+
+def ref_erase(image: Image, rng: RowStream, p: EraseParams) -> Image:
+    (top, left, height, width), fill = draw_erase(rng, p)
+    erased = image.copy()
+    erased[top : top + height, left : left + width] = fill
+    if p.fill == "grey":
+        assert np.all(fill == p.grey_level)
+    return erased
+
+
+def ref_jitter(image: Image, rng: RowStream, p: JitterParams) -> Image:
+    factor, offset = draw_jitter(rng, p)
+    values = image.astype(np.float64)
+    mean = values.mean()
+    jittered = to_u8((values - mean) * factor + mean + offset)
+    if p.keep_background:
+        jittered[image == 0] = 0
+    return jittered
+
+
 STEP_REFERENCES: dict[str, Callable[[Image, RowStream, object], Image]] = {
     "shift": ref_shift,  # type: ignore[dict-item]
     "rotate": ref_rotate,  # type: ignore[dict-item]
@@ -182,6 +246,11 @@ STEP_REFERENCES: dict[str, Callable[[Image, RowStream, object], Image]] = {
     "erodedilate": ref_erodedilate,  # type: ignore[dict-item]
     "scratches": ref_scratches,  # type: ignore[dict-item]
     "blotches": ref_blotches,  # type: ignore[dict-item]
+    "flip": ref_flip,  # type: ignore[dict-item]
+    "translate": ref_translate,  # type: ignore[dict-item]
+    "affine": ref_affine,  # type: ignore[dict-item]
+    "erase": ref_erase,  # type: ignore[dict-item]
+    "jitter": ref_jitter,  # type: ignore[dict-item]
 }
 STEP_ORDER = COMPOSITE_STEPS
 
@@ -204,6 +273,17 @@ def ref_all2(image: Image, rng: RowStream, p: All2Params) -> Image:
     return image
 
 
+def ref_garments(image: Image, rng: RowStream, p: GarmentsParams) -> Image:
+    plan = draw_garments_plan(rng, p)
+    assert plan[1] != plan[2], "garments takes translate or affine, never both"
+    # The plan already drew flip_prob and erase_prob: a flip or an erase taken always happens.
+    settings = {"flip": FlipParams(probability=1.0), "erase": p.erase_step()}
+    for step, taken in zip(GARMENT_STEPS, plan, strict=True):
+        if taken:
+            image = STEP_REFERENCES[step](image, rng, settings.get(step) or getattr(p, step))
+    return image
+
+
 REFERENCES: dict[str, tuple[Callable[..., Image], object]] = {
     "rotate": (ref_rotate, RotateParams()),
     "warp": (ref_warp, WarpParams()),
@@ -216,6 +296,12 @@ REFERENCES: dict[str, tuple[Callable[..., Image], object]] = {
     "blotches": (ref_blotches, BlotchesParams()),
     "all": (ref_all, AllParams()),
     "all2": (ref_all2, All2Params()),
+    "flip": (ref_flip, FlipParams()),
+    "translate": (ref_translate, TranslateParams()),
+    "affine": (ref_affine, AffineParams()),
+    "erase": (ref_erase, EraseParams()),
+    "jitter": (ref_jitter, JitterParams()),
+    "garments": (ref_garments, GarmentsParams()),
 }
 
 

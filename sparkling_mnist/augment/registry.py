@@ -1,4 +1,5 @@
-"""Effect names, the functions behind them, and a seeded one-call entry point."""
+"""Effect names, the functions behind them, the kinds of image each suits, and a seeded
+one-call entry point."""
 
 from __future__ import annotations
 
@@ -7,29 +8,43 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sparkling_mnist.augment.batch import UInt8Batch, validate_batch
-from sparkling_mnist.augment.composite import All2Params, AllParams
+from sparkling_mnist.augment.composite import All2Params, AllParams, GarmentsParams
 from sparkling_mnist.augment.effects import (
+    affine_batch,
     all2_batch,
     all_batch,
     blotches_batch,
     bold_batch,
     dilate_batch,
+    erase_batch,
     erode_batch,
     erodedilate_batch,
+    flip_batch,
+    garments_batch,
+    jitter_batch,
     rotate_batch,
     scratches_batch,
     shift_batch,
+    translate_batch,
     warp_batch,
 )
-from sparkling_mnist.augment.geometry import RotateParams, ShiftParams, WarpParams
+from sparkling_mnist.augment.geometry import (
+    AffineParams,
+    FlipParams,
+    RotateParams,
+    ShiftParams,
+    TranslateParams,
+    WarpParams,
+)
 from sparkling_mnist.augment.morphology import BoldParams, DilateParams, ErodeDilateParams, ErodeParams
-from sparkling_mnist.augment.noise import BlotchesParams, ScratchesParams
+from sparkling_mnist.augment.noise import BlotchesParams, EraseParams, ScratchesParams
+from sparkling_mnist.augment.photometric import JitterParams
 from sparkling_mnist.augment.seeding import row_keys
 from sparkling_mnist.errors import UnknownEffectError
 
@@ -50,30 +65,67 @@ class EffectFn(Protocol):
         ...
 
 
+ImageKind = Literal["digits", "garments"]
+"""What the images show: handwritten digits (MNIST) or garments (Fashion-MNIST)."""
+
+_DIGITS: frozenset[ImageKind] = frozenset({"digits"})
+_GARMENTS: frozenset[ImageKind] = frozenset({"garments"})
+_BOTH: frozenset[ImageKind] = _DIGITS | _GARMENTS
+
+
 @dataclass(frozen=True)
 class _Entry:
     function: EffectFn
     params_type: type
+    kinds: frozenset[ImageKind]
 
 
+# Stroke, pen and elastic effects make sense for handwriting only; a mirrored digit is
+# not a digit; moves, small affine maps, occlusion and lighting suit both.
 _ENTRIES: Mapping[str, _Entry] = MappingProxyType(
     {
-        "rotate": _Entry(rotate_batch, RotateParams),
-        "warp": _Entry(warp_batch, WarpParams),
-        "shift": _Entry(shift_batch, ShiftParams),
-        "bold": _Entry(bold_batch, BoldParams),
-        "dilate": _Entry(dilate_batch, DilateParams),
-        "erode": _Entry(erode_batch, ErodeParams),
-        "erodedilate": _Entry(erodedilate_batch, ErodeDilateParams),
-        "scratches": _Entry(scratches_batch, ScratchesParams),
-        "blotches": _Entry(blotches_batch, BlotchesParams),
-        "all": _Entry(all_batch, AllParams),
-        "all2": _Entry(all2_batch, All2Params),
+        "rotate": _Entry(rotate_batch, RotateParams, _DIGITS),
+        "warp": _Entry(warp_batch, WarpParams, _DIGITS),
+        "shift": _Entry(shift_batch, ShiftParams, _BOTH),
+        "bold": _Entry(bold_batch, BoldParams, _DIGITS),
+        "dilate": _Entry(dilate_batch, DilateParams, _DIGITS),
+        "erode": _Entry(erode_batch, ErodeParams, _DIGITS),
+        "erodedilate": _Entry(erodedilate_batch, ErodeDilateParams, _DIGITS),
+        "scratches": _Entry(scratches_batch, ScratchesParams, _DIGITS),
+        "blotches": _Entry(blotches_batch, BlotchesParams, _DIGITS),
+        "all": _Entry(all_batch, AllParams, _DIGITS),
+        "all2": _Entry(all2_batch, All2Params, _DIGITS),
+        "flip": _Entry(flip_batch, FlipParams, _GARMENTS),
+        "translate": _Entry(translate_batch, TranslateParams, _BOTH),
+        "affine": _Entry(affine_batch, AffineParams, _BOTH),
+        "erase": _Entry(erase_batch, EraseParams, _BOTH),
+        "jitter": _Entry(jitter_batch, JitterParams, _BOTH),
+        "garments": _Entry(garments_batch, GarmentsParams, _GARMENTS),
     }
 )
 
 EFFECTS: Mapping[str, EffectFn] = MappingProxyType({name: entry.function for name, entry in _ENTRIES.items()})
 """Effect name -> batch function, read-only."""
+
+PRESET_EFFECTS: Mapping[ImageKind, tuple[str, ...]] = MappingProxyType(
+    {
+        "digits": (
+            "rotate",
+            "warp",
+            "shift",
+            "bold",
+            "dilate",
+            "erode",
+            "erodedilate",
+            "scratches",
+            "blotches",
+            "all",
+            "all2",
+        ),
+        "garments": ("garments",),
+    }
+)
+"""The effects made for each kind of image when none are named (digits: the recipe's list)."""
 
 
 def known_effects() -> list[str]:
@@ -96,6 +148,15 @@ def get_effect(name: str) -> EffectFn:
             known names).
     """
     return _entry(name).function
+
+
+def effect_suits(name: str, kind: ImageKind) -> bool:
+    """Whether effect ``name`` makes sense on images of ``kind``.
+
+    Raises:
+        UnknownEffectError: if ``name`` is not registered.
+    """
+    return kind in _entry(name).kinds
 
 
 def effect_params_type(name: str) -> type:

@@ -175,7 +175,7 @@ def _positive_box(values: FloatBatch) -> tuple[int, int, int, int]:
 
 
 @njit(cache=True, nogil=True)
-def _grey(value: float) -> np.uint8:
+def grey_level(value: float) -> np.uint8:
     """Round half to even and clip to 0..255."""
     return np.uint8(min(max(np.rint(value), 0.0), 255.0))
 
@@ -260,24 +260,24 @@ def sharpen_into(  # noqa: PLR0917 - a compiled kernel takes its settings as arr
         for r in range(r_lo, r_hi + 1):
             for c in range(c_lo, c_hi + 1):
                 x = values[r, c]
-                out[r, c] = _grey(min(max(x + (x - work[0, r, c]) * amount, 0.0), 255.0))
+                out[r, c] = grey_level(min(max(x + (x - work[0, r, c]) * amount, 0.0), 255.0))
     elif mode == 1:
         low, high = packed[5], packed[6]
         for r in range(IMAGE_SIDE):
             for c in range(IMAGE_SIDE):
-                out[r, c] = _grey((min(max(values[r, c], low), high) - low) / (high - low) * 255.0)
+                out[r, c] = grey_level((min(max(values[r, c], low), high) - low) / (high - low) * 255.0)
     else:
         # Match the rounded image: grey levels, not float noise, form the histogram.
         for r in range(IMAGE_SIDE):
             for c in range(IMAGE_SIDE):
-                out[r, c] = _grey(values[r, c])
+                out[r, c] = grey_level(values[r, c])
         match_histogram_into(out, source, work[1])
         for r in range(IMAGE_SIDE):
             for c in range(IMAGE_SIDE):
                 # Background stays black: when interpolation left more zero pixels than
                 # the source has, plain matching maps level 0 onto an ink level.
                 if out[r, c] != 0:
-                    out[r, c] = _grey(work[1, r, c])
+                    out[r, c] = grey_level(work[1, r, c])
 
 
 def match_histograms_batch(images: UInt8Batch, references: UInt8Batch) -> FloatBatch:

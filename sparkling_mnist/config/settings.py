@@ -10,21 +10,30 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sparkling_mnist.augment import (
     EFFECTS,
+    PRESET_EFFECTS,
+    AffineParams,
     All2Params,
     AllParams,
     BlotchesParams,
     BoldParams,
     DilateParams,
+    EraseParams,
     ErodeDilateParams,
     ErodeParams,
+    FlipParams,
+    GarmentsParams,
+    ImageKind,
+    JitterParams,
     RotateParams,
     ScratchesParams,
     ShiftParams,
+    TranslateParams,
     WarpParams,
+    effect_suits,
     known_effects,
 )
 from sparkling_mnist.augment.arrow import MAX_COPIES, AugmentPlan
@@ -274,6 +283,17 @@ class TorchSettings(_Section):
     optimizer: Literal["adam", "sgd"] = "adam"
     learning_rate: float = Field(1e-3, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1, description="sgd only")
+    schedule: Literal["constant", "cosine", "onecycle"] = Field(
+        "constant",
+        description="learning rate over the steps: constant, cosine decay to 0, or one-cycle (warm up to the rate, "
+        "then anneal)",
+    )
+    weight_decay: float = Field(
+        0.0, ge=0, description="decoupled weight decay per step (AdamW; sgd: added to the gradient); 0: none"
+    )
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="classifiers: cross-entropy against labels smoothed by this much (0: none)"
+    )
     h2o_epochs: float = Field(0.0, ge=0, description="H2O's own epochs after loading the weights (0: none)")
     processes: int | None = Field(
         None, gt=0, description="training processes; default: 1 (the driver) in local mode, one per executor else"
@@ -321,6 +341,12 @@ class EffectParamsSettings(_Section):
     blotches: BlotchesParams = Field(default_factory=BlotchesParams)
     all: AllParams = Field(default_factory=AllParams)
     all2: All2Params = Field(default_factory=All2Params)
+    flip: FlipParams = Field(default_factory=FlipParams)
+    translate: TranslateParams = Field(default_factory=TranslateParams)
+    affine: AffineParams = Field(default_factory=AffineParams)
+    erase: EraseParams = Field(default_factory=EraseParams)
+    jitter: JitterParams = Field(default_factory=JitterParams)
+    garments: GarmentsParams = Field(default_factory=GarmentsParams)
 
     def for_effect(self, name: str) -> object:
         """The settings dataclass of effect `name` (an instance of `effect_params_type(name)`)."""
@@ -334,11 +360,21 @@ class AugmentSettings(_Section):
     Every effect in `effects` makes `copies` augmented rows of every training image,
     so the stage writes `rows_in * len(effects) * copies` rows. Copy `k` of effect `e`
     of source image `s` depends only on (run.seed, s, k, e).
+
+    `preset` says what the images show: `digits` or `garments` (Fashion-MNIST). Without
+    `effects` it picks that kind's effects (digits: the recipe's eleven; garments:
+    `garments`), and it rejects effects that do not suit that kind (a stroke effect on
+    garments, a mirror image of a digit). No preset: any effects, the digits' by default.
     """
 
     enabled: bool = Field(False, description="whether `run` includes the augment stage")
+    preset: ImageKind | None = Field(
+        None, description="digits or garments: the default effects, and only effects that suit them"
+    )
     effects: list[EffectName] = Field(
-        default_factory=lambda: list(EFFECTS), min_length=1, description="effect names, each applied to every image"
+        default_factory=lambda: list(PRESET_EFFECTS["digits"]),
+        min_length=1,
+        description="effect names, each applied to every image; default: the preset's (digits without one)",
     )
     copies: int = Field(1, ge=1, le=MAX_COPIES, description="copies per source image per effect")
     params: EffectParamsSettings = Field(default_factory=EffectParamsSettings)
@@ -351,9 +387,10 @@ class AugmentSettings(_Section):
         """The settings the augmented rows depend on, as JSON-ready data (for fingerprints).
 
         Leaves out `enabled`, `rows_per_batch` and `partitions`: they change whether and
-        how the rows are computed, never their bytes, so tuning them reruns nothing.
+        how the rows are computed, never their bytes, so tuning them reruns nothing; and
+        `preset`, which only chooses and checks `effects`.
         """
-        return self.model_dump(mode="json", exclude={"enabled", "rows_per_batch", "partitions"})
+        return self.model_dump(mode="json", exclude={"enabled", "preset", "rows_per_batch", "partitions"})
 
     def plan(self, run_seed: int) -> AugmentPlan:
         """The augment stage's plan: these effects, copies and parameters, with the run seed."""
@@ -370,6 +407,30 @@ class AugmentSettings(_Section):
         repeated = sorted({name for name in effects if effects.count(name) > 1})
         if repeated:
             raise ValueError(f"each effect may appear once (repeated: {', '.join(repeated)}); raise `copies` instead")
+        return effects
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_effects(cls, data: Any) -> Any:
+        """No `effects` given: the preset's (a bad preset is reported by its own field)."""
+        if isinstance(data, dict) and "effects" not in data and data.get("preset") in PRESET_EFFECTS:
+            return {**data, "effects": list(PRESET_EFFECTS[data["preset"]])}
+        return data
+
+    @field_validator("effects")
+    @classmethod
+    def _suit_the_preset(cls, effects: list[str], info: ValidationInfo) -> list[str]:
+        preset: ImageKind | None = info.data.get("preset")
+        if preset is None:
+            return effects
+        unsuited = [name for name in effects if not effect_suits(name, preset)]
+        if unsuited:
+            suited = [name for name in known_effects() if effect_suits(name, preset)]
+            raise ValueError(
+                f"{', '.join(repr(name) for name in unsuited)} {'does' if len(unsuited) == 1 else 'do'} not suit "
+                f"preset {preset!r} (effects for {preset}: {', '.join(suited)}); remove "
+                f"{'it' if len(unsuited) == 1 else 'them'} or change augment.preset"
+            )
         return effects
 
 
@@ -537,10 +598,13 @@ class MemberSpec(_Section):
     search: MemberSearch | None = Field(None, description="hyper-parameter search; the best becomes the member")
 
 
+TeamRuleName = Literal["summed", "weighted", "selected", "vote"]  # `team.rules` fits and applies them
+
+
 class TeamSettings(_Section):
     """The team: members trained on the features, the best `keep` by validation
-    `rank_by`, combined by summing their class probabilities (majority vote reported
-    beside it)."""
+    `rank_by`, combined by the `rule` fitted on the validation split (every rule is
+    reported beside it)."""
 
     enabled: bool = True
     members: list[MemberSpec] = Field(
@@ -551,6 +615,20 @@ class TeamSettings(_Section):
     torch: TorchSettings = Field(default_factory=TorchSettings)
     keep: int | None = Field(3, gt=0, description="members kept for the team, best first; None: all")
     rank_by: Literal["error", "logloss"] = Field("error", description="validation metric that ranks members")
+    rule: TeamRuleName = Field(
+        "summed",
+        description=(
+            "how the kept members' probabilities become the team's, fitted on the validation split: summed "
+            "(equal weights, the recipe's), weighted (weights minimising the validation log-loss), selected "
+            "(Caruana's greedy forward selection with replacement) or vote (majority vote); members of "
+            "weight 0 are not stored"
+        ),
+    )
+    selection_rounds: int = Field(
+        25,
+        ge=1,
+        description="rounds of the `selected` rule's forward selection (the best prefix is kept)",
+    )
     low_confidence: float = Field(0.5, gt=0, le=1, description="flag rows whose top mean probability is below")
     allow_failed_members: bool = Field(False, description="build the team from the rest when a member fails")
     gallery_max: int = Field(100, ge=0, description="samples shown in the no-member-right gallery")

@@ -33,6 +33,10 @@ class TorchOptions:
         batch_size: rows per step and process.
         optimizer: 'adam' or 'sgd' (with momentum).
         learning_rate, momentum: the optimiser's.
+        schedule: the learning rate over the steps ('constant', 'cosine', 'onecycle';
+            see `rate_factor`).
+        weight_decay: decoupled weight decay (AdamW with adam; sgd's weight_decay).
+        label_smoothing: classifiers' cross-entropy against smoothed labels.
         threads: torch threads per process (None: torch's default).
     """
 
@@ -40,7 +44,40 @@ class TorchOptions:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     momentum: float = 0.9
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     threads: int | None = None
+
+
+ONECYCLE_WARMUP = 0.3
+"""Share of the steps a one-cycle schedule spends warming up (PyTorch's `pct_start`)."""
+ONECYCLE_START = 1 / 25
+"""A one-cycle schedule starts at this share of the rate (PyTorch's `1 / div_factor`)."""
+
+
+def rate_factor(schedule: str, step: int, total: int) -> float:
+    """The share of the learning rate used at `step` (0-based) of `total` steps.
+
+    'constant': 1. 'cosine': from 1 down to 0 along half a cosine. 'onecycle' (Smith
+    2018, as PyTorch's OneCycleLR with cosine annealing): from 1/25 up to 1 over the
+    first 30 % of the steps, then down to 0 along half a cosine.
+
+    Raises:
+        ValueError: an unknown schedule.
+    """
+    progress = min(max(step, 0), total) / max(total, 1)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if schedule == "onecycle":
+        if progress < ONECYCLE_WARMUP:
+            rising = 0.5 * (1.0 - math.cos(math.pi * progress / ONECYCLE_WARMUP))
+            return ONECYCLE_START + (1.0 - ONECYCLE_START) * rising
+        falling = (progress - ONECYCLE_WARMUP) / (1.0 - ONECYCLE_WARMUP)
+        return 0.5 * (1.0 + math.cos(math.pi * falling))
+    raise ValueError(f"unknown learning rate schedule {schedule!r} (constant, cosine or onecycle)")
 
 
 @dataclass(frozen=True)
@@ -245,16 +282,25 @@ def _load(job: TorchJob, rank: int, world: int) -> _Rows:
 def _optimizer(options: TorchOptions, model: Any) -> Any:
     import torch
 
+    decay = options.weight_decay
     if options.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=options.learning_rate, momentum=options.momentum)
+        return torch.optim.SGD(
+            model.parameters(), lr=options.learning_rate, momentum=options.momentum, weight_decay=decay
+        )
+    if decay:
+        return torch.optim.AdamW(model.parameters(), lr=options.learning_rate, weight_decay=decay)
     return torch.optim.Adam(model.parameters(), lr=options.learning_rate)
 
 
-def _loss(plan: NetworkPlan, out: Any, inputs: Any, labels: Any, weights: list[Any]) -> Any:
-    """The step's loss: MSE (autoencoders) or cross-entropy, plus H2O's l1 and l2 terms."""
+def _loss(plan: NetworkPlan, out: Any, inputs: Any, labels: Any, weights: list[Any], *, smoothing: float = 0.0) -> Any:
+    """The step's loss: MSE (autoencoders) or cross-entropy (against labels smoothed by
+    `smoothing`), plus H2O's l1 and l2 terms."""
     from torch import nn
 
-    loss = nn.functional.mse_loss(out, inputs) if plan.autoencoder else nn.functional.cross_entropy(out, labels)
+    if plan.autoencoder:
+        loss = nn.functional.mse_loss(out, inputs)
+    else:
+        loss = nn.functional.cross_entropy(out, labels, label_smoothing=smoothing)
     if plan.l1:
         loss = loss + plan.l1 * sum(weight.abs().sum() for weight in weights)
     if plan.l2:
@@ -288,7 +334,7 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
     step = 0
     train_started = time.monotonic()
     log.info(
-        "torch %s: %d rows (%d here, %d processes) x %d inputs, %d steps of %d per epoch, %.1f epochs",
+        "torch %s: %d rows (%d here, %d processes) x %d inputs, %d steps of %d per epoch, %.1f epochs, %s rate",
         job.name,
         rows.total_rows,
         len(x),
@@ -297,13 +343,16 @@ def _train(job: TorchJob, rank: int, world: int) -> TorchResult:
         steps_per_epoch,
         batch,
         plan.epochs,
+        options.schedule,
     )
     while step < total_steps:
         order = torch.randperm(len(x), generator=generator)
         model.train()
         for position in range(min(steps_per_epoch, total_steps - step)):
             chosen = order[position * batch : (position + 1) * batch]
-            loss = _loss(plan, model(x[chosen]), x[chosen], y[chosen], weights)
+            for group in optimizer.param_groups:
+                group["lr"] = options.learning_rate * rate_factor(options.schedule, step, total_steps)
+            loss = _loss(plan, model(x[chosen]), x[chosen], y[chosen], weights, smoothing=options.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -39,6 +39,9 @@ def torch_options(settings: TorchSettings) -> TorchOptions:
         optimizer=settings.optimizer,
         learning_rate=settings.learning_rate,
         momentum=settings.momentum,
+        schedule=settings.schedule,
+        weight_decay=settings.weight_decay,
+        label_smoothing=settings.label_smoothing,
         threads=settings.threads,
     )
 

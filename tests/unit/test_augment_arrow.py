@@ -153,7 +153,7 @@ def test_bad_input_batches_fail_clearly() -> None:
 def test_plans_are_validated() -> None:
     with pytest.raises(ValueError, match="at least one effect"):
         AugmentPlan(effects=(), copies=1, run_seed=1)
-    with pytest.raises(UnknownEffectError, match="known effects: all, all2"):
+    with pytest.raises(UnknownEffectError, match="known effects: affine, all, all2"):
         AugmentPlan(effects=("rotate", "twirl"), copies=1, run_seed=1)
     with pytest.raises(ValueError, match="once"):
         AugmentPlan(effects=("rotate", "rotate"), copies=1, run_seed=1)

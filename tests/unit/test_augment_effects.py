@@ -3,9 +3,11 @@
 The fidelity tests re-create each row's generator from the same seeds, draw the
 row's parameters with the library's public ``draw_*`` functions, and transform the
 image one at a time with plain scikit-image calls. The batch functions must give
-the same bytes, except where bilinear interpolation is involved (rotate, warp and
-the composites that contain them): there float rounding may move a grey level
-across a .5 boundary, and the tolerance is stated per test.
+the same bytes, except where bilinear interpolation is involved (rotate, warp,
+affine and the composites that contain them): there float rounding may move a grey
+level across a .5 boundary, and the tolerance is stated per test. Every effect is
+held to its reference on synthetic digits; the garment effects also on synthetic
+garments (filled, textured shapes that reach the border).
 """
 
 from __future__ import annotations
@@ -17,48 +19,76 @@ import pytest
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment import (
+    COMPOSITE_STEPS,
     EFFECTS,
+    PRESET_EFFECTS,
+    AffineParams,
     All2Params,
     AllParams,
     BlotchesParams,
     BoldParams,
     DilateParams,
+    EraseParams,
     ErodeDilateParams,
+    FlipParams,
+    GarmentsParams,
+    JitterParams,
     RotateParams,
     ScratchesParams,
     SharpenMode,
     SharpenParams,
     ShiftParams,
+    TranslateParams,
     UnknownEffectError,
     WarpParams,
+    affine_batch,
     apply_effect,
+    draw_affine,
     draw_all2_plan,
     draw_all_plan,
+    draw_erase,
+    draw_flip,
+    draw_garments_plan,
+    draw_jitter,
     draw_rotate_angle,
     draw_shift,
+    draw_translate,
+    effect_suits,
+    erase_batch,
+    flip_batch,
+    jitter_batch,
     known_effects,
     rotate_batch,
     row_keys,
     row_streams,
     shift_batch,
+    translate_batch,
     validate_batch,
 )
 from sparkling_mnist.augment.reference import REFERENCES, Image, ref_rotate
 
 RUN_SEED = 20240611
 ALL_EFFECTS = (
+    "affine",
     "all",
     "all2",
     "blotches",
     "bold",
     "dilate",
+    "erase",
     "erode",
     "erodedilate",
+    "flip",
+    "garments",
+    "jitter",
     "rotate",
     "scratches",
     "shift",
+    "translate",
     "warp",
 )
+GARMENT_ONLY = ("flip", "garments")
+GARMENT_EFFECTS = ("affine", "erase", "flip", "garments", "jitter", "translate")
 
 
 # --- synthetic digits -------------------------------------------------------------
@@ -88,9 +118,35 @@ def synthetic_digits(n: int, seed: int) -> NDArray[np.uint8]:
     return images
 
 
+def synthetic_garments(n: int, seed: int) -> NDArray[np.uint8]:
+    """Draw ``n`` garment-like images: a filled body with sleeves, textured, on black.
+
+    The body is a rectangle of random size (up to the whole height, as Fashion-MNIST's
+    dresses and trousers), sleeves a random horizontal bar across its top; the fabric
+    is a grey level 40..230 with +-25 levels of noise, never 0; the rest is 0.
+    """
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        top, bottom = int(rng.integers(0, 6)), int(rng.integers(22, 29))
+        half = int(rng.integers(5, 12))
+        mask = np.zeros((28, 28), dtype=bool)
+        mask[top:bottom, 14 - half : 14 + half] = True
+        sleeve = int(rng.integers(0, 14 - half + 1))
+        mask[top : top + int(rng.integers(3, 10)), 14 - half - sleeve : 14 + half + sleeve] = True
+        fabric = rng.integers(40, 231) + rng.integers(-25, 26, size=(28, 28))
+        images[i][mask] = np.clip(fabric, 1, 255)[mask]
+    return images
+
+
 @pytest.fixture(scope="module")
 def digits() -> NDArray[np.uint8]:
     return synthetic_digits(48, seed=7)
+
+
+@pytest.fixture(scope="module")
+def garments() -> NDArray[np.uint8]:
+    return synthetic_garments(48, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +173,12 @@ TOLERANCE = {
     "blotches": 0,
     "all": 3,
     "all2": 3,
+    "flip": 0,
+    "translate": 0,
+    "affine": 1,  # interpolation rounding, as rotate; never sharpened, so no more
+    "erase": 0,
+    "jitter": 0,  # the mean is a sum of integers, exact in any order
+    "garments": 2,  # an affine rounding difference, times jitter's contrast (at most 1.2)
 }
 
 
@@ -137,6 +199,30 @@ def test_batch_matches_per_image_scikit_image_reference(
     assert np.mean(difference == 0) >= 0.995
     # The effect did something: a reference that returned its input would pass too.
     assert not np.array_equal(actual, digits)
+
+
+@pytest.mark.parametrize("effect", GARMENT_EFFECTS)
+@pytest.mark.parametrize("params_name", ["default", "other"])
+def test_garment_effects_match_their_references_on_garments(
+    effect: str, params_name: str, garments: Image, source_ids: NDArray[np.int64]
+) -> None:
+    reference, default = REFERENCES[effect]
+    other: dict[str, object] = {
+        "flip": FlipParams(probability=1.0),
+        "translate": TranslateParams(max_pixels=5),
+        "affine": AffineParams(sigma_degrees=15.0, scale=0.2),
+        "erase": EraseParams(probability=1.0, fill="noise", min_area=0.1, max_area=0.9, max_aspect=6.0),
+        "jitter": JitterParams(contrast=0.5, brightness=60.0, keep_background=False),
+        "garments": GarmentsParams(flip_prob=0.9, erase_prob=0.9, jitter_prob=0.9, erase=EraseParams(fill="noise")),
+    }
+    params = default if params_name == "default" else other[effect]
+    actual = EFFECTS[effect](garments, row_keys(RUN_SEED, source_ids, 5, effect), params)
+    rngs = row_streams(RUN_SEED, source_ids, 5, effect)
+    expected = np.stack([reference(image, rng, params) for image, rng in zip(garments, rngs, strict=True)])
+    difference = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
+    assert difference.max() <= TOLERANCE[effect]
+    assert np.mean(difference == 0) >= 0.995
+    assert not np.array_equal(actual, garments)
 
 
 @pytest.mark.parametrize("mode", [SharpenMode.UNSHARP, SharpenMode.CONTRAST, SharpenMode.MATCH])
@@ -189,8 +275,9 @@ def test_other_copy_index_gives_other_output(effect: str, digits: Image, source_
     copy1 = apply_effect(effect, digits, source_ids, 1, RUN_SEED)
     rows_that_differ = np.mean(np.any(copy0 != copy1, axis=(1, 2)))
     # Some rows may legitimately coincide (e.g. two rotations both under 1 degree,
-    # or the same one of four shift directions), but not most of them.
-    assert rows_that_differ >= 0.5
+    # or the same one of four shift directions), but not most of them. Two flips
+    # differ only when exactly one of them mirrors: half of the rows on average.
+    assert rows_that_differ >= (0.3 if effect == "flip" else 0.5)
 
 
 def test_per_row_copy_index_array_equals_scalar(digits: Image, source_ids: NDArray[np.int64]) -> None:
@@ -228,7 +315,7 @@ def test_empty_batch_gives_empty_batch(effect: str) -> None:
     assert out.dtype == np.uint8
 
 
-@pytest.mark.parametrize("effect", ["shift", "bold", "dilate", "erode", "erodedilate"])
+@pytest.mark.parametrize("effect", ["shift", "bold", "dilate", "erode", "erodedilate", "flip", "translate"])
 def test_pixel_moving_effects_create_no_new_grey_levels(
     effect: str, digits: Image, source_ids: NDArray[np.int64]
 ) -> None:
@@ -327,6 +414,95 @@ def test_all_takes_at_least_one_step_and_every_step_occurs() -> None:
     assert 1.7 < plans.sum(axis=1).mean() < 2.4
 
 
+def test_flip_mirrors_left_right_the_rows_it_draws(garments: Image, source_ids: NDArray[np.int64]) -> None:
+    keys = row_keys(RUN_SEED, source_ids, 0, "flip")
+    out = flip_batch(garments, keys)
+    flipped = np.array([draw_flip(rng, FlipParams()) for rng in row_streams(RUN_SEED, source_ids, 0, "flip")])
+    assert 10 <= flipped.sum() <= 38  # about half of 48
+    np.testing.assert_array_equal(out[flipped], garments[flipped][:, :, ::-1])
+    np.testing.assert_array_equal(out[~flipped], garments[~flipped])
+    always = flip_batch(garments, keys, FlipParams(probability=1.0))
+    np.testing.assert_array_equal(always, garments[:, :, ::-1])
+    np.testing.assert_array_equal(flip_batch(garments, keys, FlipParams(probability=0.0)), garments)
+
+
+def test_translate_moves_every_row_by_its_drawn_offset(digits: Image, source_ids: NDArray[np.int64]) -> None:
+    out = translate_batch(digits, row_keys(RUN_SEED, source_ids, 0, "translate"))
+    offsets = [draw_translate(rng, TranslateParams()) for rng in row_streams(RUN_SEED, source_ids, 0, "translate")]
+    for before, after, offset in zip(digits, out, offsets, strict=True):
+        # The synthetic digits keep 5 blank pixels at the border: nothing falls off.
+        np.testing.assert_array_equal(after, np.roll(before, offset, axis=(0, 1)))
+
+
+def test_affine_without_rotation_or_zoom_is_identity(garments: Image, source_ids: NDArray[np.int64]) -> None:
+    keys = row_keys(RUN_SEED, source_ids, 0, "affine")
+    np.testing.assert_array_equal(affine_batch(garments, keys, AffineParams(sigma_degrees=0.0, scale=0.0)), garments)
+
+
+def test_affine_zoom_grows_and_shrinks_the_ink(digits: Image, source_ids: NDArray[np.int64]) -> None:
+    keys = row_keys(RUN_SEED, source_ids, 0, "affine")
+    params = AffineParams(sigma_degrees=0.0, scale=0.3)
+    zoomed = affine_batch(digits, keys, params)
+    zooms = np.array([draw_affine(rng, params)[1] for rng in row_streams(RUN_SEED, source_ids, 0, "affine")])
+    assert zooms.min() < 0.85 and zooms.max() > 1.15
+    ink = digits.sum(axis=(1, 2), dtype=np.float64)
+    ratio = zoomed.sum(axis=(1, 2), dtype=np.float64) / ink
+    # The ink (grey mass) scales by zoom**2, up to resampling and rounding.
+    np.testing.assert_allclose(ratio, np.square(zooms), rtol=0.05)
+
+
+def test_erase_overwrites_exactly_its_rectangle(garments: Image, source_ids: NDArray[np.int64]) -> None:
+    for params in (EraseParams(), EraseParams(fill="noise", grey_level=7)):
+        out = erase_batch(garments, row_keys(RUN_SEED, source_ids, 0, "erase"), params)
+        draws = [draw_erase(rng, params) for rng in row_streams(RUN_SEED, source_ids, 0, "erase")]
+        assert 10 <= sum(height > 0 for (_, _, height, _), _ in draws) <= 38  # p = 0.5
+        for before, after, ((top, left, height, width), fill) in zip(garments, out, draws, strict=True):
+            inside = np.zeros((28, 28), dtype=bool)
+            inside[top : top + height, left : left + width] = True
+            np.testing.assert_array_equal(after[~inside], before[~inside])
+            np.testing.assert_array_equal(after[inside], fill.ravel())
+            if params.fill == "grey":
+                assert np.all(fill == params.grey_level)
+
+
+def test_jitter_keeps_the_background_black_and_moves_the_garment(
+    garments: Image, source_ids: NDArray[np.int64]
+) -> None:
+    out = jitter_batch(garments, row_keys(RUN_SEED, source_ids, 0, "jitter"))
+    assert np.all(out[garments == 0] == 0)
+    draws = [draw_jitter(rng, JitterParams()) for rng in row_streams(RUN_SEED, source_ids, 0, "jitter")]
+    factors, offsets = np.array(draws).T
+    assert np.all(np.abs(factors - 1.0) <= 0.2) and np.all(np.abs(offsets) <= 20.0)
+    # The garment's mean moves by about the brightness offset (contrast keeps the image's mean).
+    fabric = garments > 0
+    moved = np.array([(a[m].astype(float) - b[m]).mean() for a, b, m in zip(out, garments, fabric, strict=True)])
+    assert np.corrcoef(moved, offsets)[0, 1] > 0.8
+    still = jitter_batch(garments, row_keys(RUN_SEED, source_ids, 0, "j"), JitterParams(0.0, 0.0, False))
+    np.testing.assert_array_equal(still, garments)
+    grey = jitter_batch(garments, row_keys(RUN_SEED, source_ids, 0, "j"), JitterParams(keep_background=False))
+    assert np.any(grey[garments == 0] > 0)  # without it, the canvas moves with the garment
+
+
+def test_garments_plan_takes_one_geometric_step_and_the_others_by_chance() -> None:
+    rngs = row_streams(RUN_SEED, np.arange(2000), 0, "garments")
+    plans = np.array([draw_garments_plan(rng, GarmentsParams()) for rng in rngs])
+    assert np.all(plans[:, 1] != plans[:, 2])  # translate xor affine
+    flip, translate, _, erase, jitter = plans.mean(axis=0)
+    # Standard errors: sqrt(0.25 / 2000) = 0.011, sqrt(0.21 / 2000) = 0.010.
+    assert abs(flip - 0.5) < 0.05 and abs(translate - 0.5) < 0.05
+    assert abs(erase - 0.3) < 0.05 and abs(jitter - 0.3) < 0.05
+
+
+def test_digit_composites_never_flip_and_presets_suit_their_images() -> None:
+    assert "flip" not in COMPOSITE_STEPS  # all and all2 draw their steps from these only
+    for name in ALL_EFFECTS:
+        assert effect_suits(name, "garments") or effect_suits(name, "digits")
+        assert effect_suits(name, "digits") == (name not in GARMENT_ONLY)
+    assert all(effect_suits(name, "digits") for name in PRESET_EFFECTS["digits"])
+    assert all(effect_suits(name, "garments") for name in PRESET_EFFECTS["garments"])
+    assert not effect_suits("rotate", "garments") and not effect_suits("all2", "garments")
+
+
 # --- errors -------------------------------------------------------------------------
 
 
@@ -393,6 +569,18 @@ def test_custom_params_are_used(digits: Image, source_ids: NDArray[np.int64]) ->
         (lambda: SharpenParams(contrast_low=200.0), "SharpenParams"),
         (lambda: AllParams(warp_prob=2.0), "AllParams.warp_prob"),
         (lambda: All2Params(bold_weight=-1.0), "All2Params"),
+        (lambda: FlipParams(probability=1.1), "FlipParams.probability"),
+        (lambda: TranslateParams(max_pixels=0), "TranslateParams.max_pixels"),
+        (lambda: AffineParams(sigma_degrees=-1.0), "AffineParams.sigma_degrees"),
+        (lambda: AffineParams(scale=1.0), "AffineParams.scale"),
+        (lambda: EraseParams(min_area=0.3, max_area=0.2), "EraseParams"),
+        (lambda: EraseParams(min_aspect=0.0), "EraseParams"),
+        (lambda: EraseParams(fill="paint"), "EraseParams.fill"),  # type: ignore[arg-type]
+        (lambda: EraseParams(grey_level=256), "EraseParams.grey_level"),
+        (lambda: JitterParams(contrast=1.0), "JitterParams.contrast"),
+        (lambda: JitterParams(brightness=-1.0), "JitterParams.brightness"),
+        (lambda: GarmentsParams(jitter_prob=1.5), "GarmentsParams.jitter_prob"),
+        (lambda: GarmentsParams(erase=EraseParams(probability=0.9)), "GarmentsParams.erase.probability"),
     ],
 )
 def test_invalid_params_name_the_field(make: Callable[[], object], field: str) -> None:

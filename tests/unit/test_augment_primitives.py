@@ -16,24 +16,32 @@ from skimage.exposure import match_histograms
 
 from sparkling_mnist.augment import (
     WARP_RANK,
+    AffineParams,
     BlotchesParams,
     BoldParams,
+    EraseParams,
+    FlipParams,
     RowStream,
     ScratchesParams,
     SharpenMode,
     SharpenParams,
+    TranslateParams,
     WarpParams,
+    draw_affine,
     draw_blotches,
     draw_bold_directions,
+    draw_erase,
+    draw_flip,
     draw_scratches,
     draw_sharpen_mode,
     draw_square,
+    draw_translate,
     draw_warp_noise,
     row_streams,
     warp_displacements,
 )
 from sparkling_mnist.augment.gaussian import gaussian_blur_batch, gaussian_matrix
-from sparkling_mnist.augment.geometry import bilinear_into, warp_basis
+from sparkling_mnist.augment.geometry import affine_sample_into, bilinear_into, rotate_sample_into, warp_basis
 from sparkling_mnist.augment.noise import draw_line_into, wipe_disk_into
 from sparkling_mnist.augment.sharpen import match_histograms_batch
 
@@ -185,3 +193,70 @@ def test_warp_basis_is_the_same_whatever_the_sign_lapack_chose() -> None:
     assert basis.shape == (28, WARP_RANK)
     strongest = basis[np.abs(basis).argmax(axis=0), np.arange(WARP_RANK)]
     assert (strongest > 0).all()
+
+
+def test_affine_samples_without_zoom_are_the_rotation_and_zoom_scales_about_the_centre() -> None:
+    image = np.random.default_rng(3).integers(0, 256, size=(28, 28)).astype(np.uint8)
+    rotated, affine = np.empty((28, 28)), np.empty((28, 28))
+    for angle in (-12.0, 0.5, 7.0):
+        rotate_sample_into(image, angle, rotated)
+        affine_sample_into(image, angle, 1.0, affine)
+        np.testing.assert_allclose(affine, rotated, rtol=0, atol=1e-9)
+    affine_sample_into(image, 0.0, 2.0, affine)  # output pixel (r, c) reads (13.5 + (r - 13.5) / 2, ...)
+    expected = ndi.map_coordinates(
+        image.astype(np.float64),
+        np.mgrid[0:28, 0:28] / 2.0 + 13.5 / 2.0,
+        order=1,
+        mode="grid-constant",
+        cval=0.0,
+    )
+    np.testing.assert_allclose(affine, expected, rtol=0, atol=1e-9)
+
+
+def test_flip_draws_follow_their_probability() -> None:
+    for probability in (0.0, 0.3, 1.0):
+        flips = [draw_flip(rng, FlipParams(probability)) for rng in generators(2000, "flip")]
+        assert abs(np.mean(flips) - probability) < 0.035  # standard error at most 0.011
+
+
+def test_translate_draws_cover_every_offset_uniformly() -> None:
+    offsets = np.array([draw_translate(rng, TranslateParams()) for rng in generators(5000, "translate")])
+    for axis in range(2):
+        counts = np.bincount(offsets[:, axis] + 2, minlength=5)
+        assert counts.size == 5 and counts.min() > 850  # 1,000 expected per value
+    assert np.corrcoef(offsets.T)[0, 1] < 0.05  # the two axes are independent
+
+
+def test_affine_draws_are_clipped_normals_and_uniform_zooms() -> None:
+    params = AffineParams()
+    draws = np.array([draw_affine(rng, params) for rng in generators(5000, "affine")])
+    angles, zooms = draws.T
+    assert np.abs(angles).max() == pytest.approx(12.0)  # clipped at 2 sigma: about 4.6 % of rows
+    assert 0.03 < np.mean(np.abs(angles) == 12.0) < 0.065
+    assert 5.0 < angles.std() < 6.0  # a normal of sigma 6, clipped
+    assert zooms.min() >= 0.92 and zooms.max() < 1.08
+    assert zooms.min() < 0.921 and zooms.max() > 1.079
+
+
+def test_erase_draws_cover_their_ranges() -> None:
+    params = EraseParams(probability=1.0)
+    boxes = np.array([draw_erase(rng, params)[0] for rng in generators(3000, "erase")])
+    top, left, height, width = boxes.T
+    assert np.all(top + height <= 28) and np.all(left + width <= 28)
+    assert top.min() == 0 and left.min() == 0 and (top + height).max() == 28 and (left + width).max() == 28
+    area = height * width / 784.0
+    # Sides are rounded to whole pixels, so the area strays a little from [0.02, 0.2].
+    assert 0.012 < area.min() < 0.03 and 0.18 < area.max() < 0.24
+    aspect = np.log(height / width)
+    assert aspect.min() < np.log(0.45) and aspect.max() > np.log(2.2)  # log-uniform in [0.3, 3.3]
+    assert abs(np.median(aspect)) < 0.15
+    noisy = [draw_erase(rng, EraseParams(probability=1.0, fill="noise"))[1] for rng in generators(300, "erase")]
+    values = np.concatenate([fill.ravel() for fill in noisy])
+    assert values.min() == 0 and values.max() == 255 and abs(values.mean() - 127.5) < 2
+
+
+def test_an_erase_that_does_not_fit_is_clipped_to_the_image() -> None:
+    params = EraseParams(probability=1.0, min_area=0.9, max_area=1.0, min_aspect=4.0, max_aspect=5.0)
+    for rng in generators(200, "erase"):
+        (top, left, height, width), fill = draw_erase(rng, params)
+        assert (top, height) == (0, 28) and 0 <= left <= 28 - width and fill.shape == (height, width)

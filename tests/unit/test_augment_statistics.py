@@ -32,6 +32,13 @@ MEAN_INK = {
     "blotches": (0.7, 1.0),
     "all": (0.8, 1.5),
     "all2": (0.8, 1.5),
+    # The garment effects, on digits too (the recipe keeps them for Fashion-MNIST):
+    "flip": (1.0, 1.0),  # a mirror image keeps every pixel
+    "translate": (0.97, 1.0),  # up to two pixels: ink near the border may fall off
+    "affine": (0.93, 1.07),  # zoom 0.92..1.08 scales the ink by its square, about 1 on average
+    "erase": (1.0, 1.3),  # half the rows get a grey-128 rectangle, mostly over background
+    "jitter": (0.9, 1.1),  # contrast about the mean, brightness +-20 on the ink only
+    "garments": (0.95, 1.25),
 }
 
 
@@ -65,7 +72,7 @@ def test_mean_ink_moves_the_way_the_effect_should(effect: str, digits: tuple[np.
     assert low <= ratio.mean() <= high, (effect, ratio.mean())
     if effect in ("scratches", "bold", "dilate"):
         assert (ratio >= 1.0).all()  # only ever adds ink
-    if effect in ("blotches", "erode", "shift"):
+    if effect in ("blotches", "erode", "shift", "translate"):
         assert (ratio <= 1.0).all()  # only ever removes (or moves) ink
     assert out.dtype == np.uint8 and out.shape == images.shape
 
@@ -79,7 +86,7 @@ def test_sharpening_brings_the_ink_histogram_back(digits: tuple[np.ndarray, np.n
     assert sharpened < 0.5 * blurred, (sharpened, blurred)
 
 
-@pytest.mark.parametrize("effect", ["rotate", "warp", "all", "all2"])
+@pytest.mark.parametrize("effect", ["rotate", "warp", "all", "all2", "affine", "jitter", "garments"])
 def test_the_background_stays_black(effect: str, digits: tuple[np.ndarray, np.ndarray]) -> None:
     # Histogram matching once turned whole backgrounds grey (warp: 29 of 5,000 digits).
     images, _ = digits

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkling_mnist.augment import EFFECTS, RotateParams, known_effects
+from sparkling_mnist.augment import PRESET_EFFECTS, EraseParams, GarmentsParams, RotateParams, known_effects
 from sparkling_mnist.config import (
     JobConfig,
     apply_overrides,
@@ -120,7 +120,9 @@ def test_config_is_frozen_and_fingerprints_are_stable() -> None:
 def test_augment_defaults_keep_older_configs_valid_and_off() -> None:
     cfg = validate_config({})
     assert cfg.augment.enabled is False
-    assert cfg.augment.effects == list(EFFECTS) and cfg.augment.copies == 1
+    assert cfg.augment.effects == list(PRESET_EFFECTS["digits"]) and cfg.augment.copies == 1
+    assert cfg.augment.preset is None
+    assert "flip" not in cfg.augment.effects and "garments" not in cfg.augment.effects
     assert cfg.augment.params.for_effect("rotate") == RotateParams()
 
 
@@ -145,7 +147,7 @@ def test_augment_effect_settings_are_checked_by_key_path() -> None:
         validate_config({"augment": {"params": {"rotate": {"sharpen": {"unsharp_amont": 2}}}}})
     assert "augment.params.rotate.sharpen.unsharp_amont: unknown key" in str(err.value)
     assert "unsharp_amount" in str(err.value)
-    with pytest.raises(ConfigError, match=r"augment\.params\.twirl: unknown key \(known keys here: all, all2"):
+    with pytest.raises(ConfigError, match=r"augment\.params\.twirl: unknown key \(known keys here: affine, all, all2"):
         validate_config({"augment": {"params": {"twirl": {}}}})
     with pytest.raises(ConfigError, match=r"augment\.params\.all\.rotate: RotateParams\.sigma_degrees must be >= 0"):
         validate_config({"augment": {"params": {"all": {"rotate": {"sigma_degrees": -2}}}}})
@@ -164,6 +166,82 @@ def test_augment_counts_and_effect_lists_are_checked() -> None:
         validate_config({"augment": {"effects": ["all", "shift", "all"]}})
     with pytest.raises(ConfigError, match=r"augment\.rows_per_batch"):
         validate_config({"augment": {"rows_per_batch": 0}})
+
+
+def test_preset_without_effects_picks_the_kind_of_image_s_effects() -> None:
+    garments = validate_config({"augment": {"preset": "garments"}})
+    assert garments.augment.effects == ["garments"]
+    assert garments.augment.plan(1).params == {"garments": GarmentsParams()}
+    digits = validate_config({"augment": {"preset": "digits"}})
+    assert digits.augment.effects == list(PRESET_EFFECTS["digits"]) == validate_config({}).augment.effects
+    # The preset only chooses and checks the effects: the rows, and so the fingerprint, follow the effects.
+    same_rows = validate_config({"augment": {"effects": ["garments"]}})
+    assert same_rows.augment.output_settings() == garments.augment.output_settings()
+
+
+def test_preset_keeps_the_effects_it_is_given_when_they_suit_it() -> None:
+    cfg = validate_config({"augment": {"preset": "garments", "effects": ["flip", "erase", "shift"]}})
+    assert cfg.augment.effects == ["flip", "erase", "shift"]
+    cfg = validate_config({"augment": {"preset": "digits", "effects": ["rotate", "jitter", "translate"]}})
+    assert cfg.augment.effects == ["rotate", "jitter", "translate"]
+    # No preset: any effect goes, flip on digits included.
+    assert validate_config({"augment": {"effects": ["flip", "rotate"]}}).augment.effects == ["flip", "rotate"]
+
+
+@pytest.mark.parametrize(
+    "effect", ["rotate", "warp", "bold", "dilate", "erode", "erodedilate", "scratches", "blotches", "all", "all2"]
+)
+def test_digit_effect_with_garments_preset_is_an_error_naming_the_key_and_the_effect(effect: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate_config({"augment": {"preset": "garments", "effects": ["flip", effect]}})
+    message = str(err.value)
+    assert f"augment.effects: '{effect}' does not suit preset 'garments'" in message
+    assert "effects for garments: affine, erase, flip, garments, jitter, shift, translate" in message
+
+
+@pytest.mark.parametrize("effect", ["flip", "garments"])
+def test_mirroring_effect_with_digits_preset_is_an_error_naming_the_key_and_the_effect(effect: str) -> None:
+    with pytest.raises(ConfigError, match=rf"augment\.effects: '{effect}' does not suit preset 'digits'"):
+        validate_config({"augment": {"preset": "digits", "effects": ["rotate", effect]}})
+
+
+def test_preset_errors_list_every_unsuited_effect_and_unknown_presets() -> None:
+    with pytest.raises(ConfigError, match=r"augment\.effects: 'bold', 'all2' do not suit preset 'garments'"):
+        validate_config({"augment": {"preset": "garments", "effects": ["bold", "translate", "all2"]}})
+    with pytest.raises(ConfigError) as err:
+        validate_config({"augment": {"preset": "shoes"}})
+    assert "augment.preset: Input should be 'digits' or 'garments' (got 'shoes')" in str(err.value)
+    assert "augment.effects" not in str(err.value)  # one mistake, one message
+    # A preset set on the command line does not replace the file's effects: it checks them.
+    raw = apply_overrides({"augment": {"effects": ["all", "all2"]}}, ["augment.preset=garments"])
+    with pytest.raises(ConfigError, match=r"augment\.effects: 'all', 'all2' do not suit preset 'garments'"):
+        validate_config(raw)
+
+
+def test_garment_effect_settings_are_configurable_by_key_path() -> None:
+    cfg = validate_config(
+        {
+            "augment": {
+                "preset": "garments",
+                "params": {
+                    "garments": {"jitter_prob": 0.6, "erase": {"fill": "noise"}, "affine": {"sigma_degrees": 4}},
+                    "erase": {"probability": 1.0, "grey_level": 0},
+                },
+            }
+        }
+    )
+    garments = cfg.augment.params.for_effect("garments")
+    assert isinstance(garments, GarmentsParams)
+    assert garments.jitter_prob == 0.6 and garments.erase.fill == "noise" and garments.affine.sigma_degrees == 4.0
+    assert cfg.augment.params.for_effect("erase") == EraseParams(probability=1.0, grey_level=0)
+    with pytest.raises(ConfigError, match=r"augment\.params\.erase\.fill: Input should be 'grey' or 'noise'"):
+        validate_config({"augment": {"params": {"erase": {"fill": "paint"}}}})
+    with pytest.raises(ConfigError, match=r"augment\.params\.translate\.max_pixel: unknown key"):
+        validate_config({"augment": {"params": {"translate": {"max_pixel": 3}}}})
+    with pytest.raises(ConfigError, match=r"augment\.params\.garments: GarmentsParams\.erase\.probability is not"):
+        validate_config({"augment": {"params": {"garments": {"erase": {"probability": 0.9}}}}})
+    with pytest.raises(ConfigError, match=r"augment\.params\.jitter: JitterParams\.contrast must be in \[0, 1\)"):
+        validate_config({"augment": {"params": {"jitter": {"contrast": 1.5}}}})
 
 
 def test_augment_settings_take_overrides_and_change_the_fingerprint() -> None:

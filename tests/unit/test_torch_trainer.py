@@ -4,6 +4,7 @@ alone and as a 2-process DDP group (gloo) agreeing with one process."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from sparkling_mnist.torch_trainer.loop import (
     TorchResult,
     few_steps_warning,
     layer_outputs,
+    rate_factor,
     train_network,
 )
 from sparkling_mnist.torch_trainer.plan import (
@@ -210,6 +212,32 @@ def test_training_learns_and_reports_each_epoch(tmp_path: Path, caplog: pytest.L
     assert mse[-1] < mse[0]
     again = train_network(_job(data, autoencoder=False))
     np.testing.assert_array_equal(again.layers[0][0], classifier.layers[0][0])  # seeded: the same weights
+
+
+def test_rate_schedules_start_peak_and_end_where_documented() -> None:
+    total = 100
+    assert [rate_factor("constant", step, total) for step in (0, 50, 100)] == [1.0, 1.0, 1.0]
+    cosine = [rate_factor("cosine", step, total) for step in range(total + 1)]
+    assert cosine[0] == 1.0 and cosine[50] == pytest.approx(0.5) and cosine[-1] == pytest.approx(0.0)
+    assert all(a >= b for a, b in itertools.pairwise(cosine))  # never rises
+    onecycle = [rate_factor("onecycle", step, total) for step in range(total + 1)]
+    assert onecycle[0] == pytest.approx(1 / 25) and onecycle[30] == pytest.approx(1.0)
+    assert onecycle[-1] == pytest.approx(0.0) and max(onecycle) == pytest.approx(1.0)
+    assert onecycle.index(max(onecycle)) == 30  # warm up over 30 % of the steps
+    with pytest.raises(ValueError, match="unknown learning rate schedule 'linear'"):
+        rate_factor("linear", 0, total)
+
+
+def test_weight_decay_label_smoothing_and_a_schedule_change_the_training(tmp_path: Path) -> None:
+    data = _blobs(tmp_path)
+    plain = _job(data, autoencoder=False, epochs=2)
+    options = TorchOptions(batch_size=32, threads=1, schedule="cosine", weight_decay=0.1, label_smoothing=0.2)
+    tuned = train_network(replace(plain, options=options))
+    baseline = train_network(plain)
+    assert tuned.history[-1]["validation_error"] == 0.0  # still learns the blobs
+    assert not np.array_equal(tuned.layers[0][0], baseline.layers[0][0])
+    # Smoothed labels keep the network from ever being sure: the loss cannot go near 0.
+    assert tuned.history[-1]["training_logloss"] > baseline.history[-1]["training_logloss"]
 
 
 def _free_port() -> int:
