@@ -60,9 +60,26 @@ def embedded_png(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+RULE_LABELS = {
+    "summed": "summed probabilities",
+    "weighted": "weighted probabilities",
+    "selected": "selected ensemble",
+    "vote": "majority vote",
+}
+
+
+def team_rule(team: Mapping[str, Any]) -> tuple[str, dict[str, float]]:
+    """The team's rule and its stored members' weights (a run recorded before team
+    rules: every kept member, summed). Pure."""
+    rule = team.get("rule")
+    if rule:
+        return str(rule["name"]), dict(zip(rule["members"], rule["weights"], strict=True))
+    return "summed", {name: 1.0 / len(team["kept"]) for name in team["kept"]}
+
+
 def comparison_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Raw-pixel baseline, feature classifier, each member, the team summed and by vote:
-    valid and test error side by side (rows only for what the run produced). Pure."""
+    """Raw-pixel baseline, feature classifier, each member, the team by its rule and by
+    vote: valid and test error side by side (rows only for what the run produced). Pure."""
     rows: list[dict[str, Any]] = []
 
     def add(model: str, inputs: str, record: Mapping[str, Any], **splits: Mapping[str, Any] | None) -> None:
@@ -95,10 +112,15 @@ def comparison_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
             label = f"member {name} ({member['algorithm']}){' *' if member['kept'] else ''}"
             add(label, f"{member['input']} ({member['inputs']})", member)
         kept = len(team["kept"])
-        for way, key in (("summed probabilities", "team"), ("majority vote", "vote")):
+        rule, weights = team_rule(team)
+        size = f"{len(weights)}" if len(weights) == kept else f"{len(weights)} of {kept}"
+        ways = [(f"{RULE_LABELS[rule]} ({size})", "team")]
+        if rule != "vote":
+            ways.append((f"{RULE_LABELS['vote']} ({kept})", "vote"))
+        for way, key in ways:
             add(
-                f"team: {way} ({kept})",
-                "members' probabilities" if key == "team" else "members' predictions",
+                f"team: {way}",
+                "members' probabilities" if key == "team" and rule != "vote" else "members' predictions",
                 {},
                 train=team.get("train", {}).get(key),
                 valid=team["valid"][key],
@@ -134,8 +156,12 @@ def _team_section(run: RunDir, team: Mapping[str, Any]) -> str:
     ]
     if team["failed"]:
         parts.append(table(["failed member", "reason"], sorted(team["failed"].items())))
+    parts.append(_rules_part(team))
     for split in ("valid", "test"):
         summary = team[split]
+        if "error_correlation" in summary:
+            parts.append(f"<h3>{split}: correlation of the members' errors (disagreement)</h3>")
+            parts.append(_correlation_table(summary["error_correlation"]))
         correct = summary["correctness_table"]
         parts.append(f"<h3>{split}: members right per sample</h3>")
         parts.append(table(["members right", *correct.keys()], [["samples", *correct.values()]]))
@@ -160,6 +186,40 @@ def _team_section(run: RunDir, team: Mapping[str, Any]) -> str:
         )
     )
     return "".join(parts)
+
+
+def _rules_part(team: Mapping[str, Any]) -> str:
+    """Every team rule fitted on valid, its weights and its valid and test error and
+    log-loss; the team's own rule marked (nothing for a run recorded before rules)."""
+    if "rules" not in team["valid"]:
+        return ""
+    chosen, _ = team_rule(team)
+    rows = []
+    for name in [way for way in RULE_LABELS if way in team["valid"]["rules"]]:  # metrics.json sorts its keys
+        valid, test = team["valid"]["rules"][name], team["test"]["rules"][name]
+        weights = ", ".join(f"{member} {weight:.3f}" for member, weight in valid["weights"].items() if weight > 0)
+        label = Html(f"<b>{html.escape(name)}</b> *") if name == chosen else name
+        rows.append([label, weights, valid["error"], test["error"], valid.get("logloss"), test.get("logloss")])
+    headers = ["rule", "weights", "valid error", "test error", "valid logloss", "test logloss"]
+    return (
+        "<h3>Team rules (fitted on valid)</h3>"
+        + table(headers, rows)
+        + '<p class="note">* the team\'s rule: its predictions, tables and plots; members of weight 0 are not '
+        "stored.</p>"
+    )
+
+
+def _correlation_table(diversity: Mapping[str, Any]) -> str:
+    """Member by member: the Pearson correlation of their 0/1 errors, and in brackets the
+    share of rows on which they disagree."""
+    members = diversity["members"]
+
+    def cell(row: int, column: int) -> str:
+        pearson = diversity["pearson"][row][column]
+        return f"{_fmt(pearson)} ({diversity['disagreement'][row][column]:.3f})"
+
+    rows = [[name, *(Html(cell(i, j)) for j in range(len(members)))] for i, name in enumerate(members)]
+    return table(["member", *members], rows)
 
 
 def _trained_models(metrics: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -320,7 +380,7 @@ def render_report(run: RunDir, cfg: JobConfig | None = None) -> str:
     parts.append(
         '<p class="note">* kept for the team. Train error (originals): on the train split\'s own images, '
         "also for models that did not fit them; train error (augmented): on the augmented rows the model trained "
-        "on. The team's train error sums its members' probabilities on the originals.</p>"
+        "on. The team's train error combines its members' probabilities on the originals by its rule.</p>"
     )
     parts.append(_ingest_section(run))
     if "team" in metrics:

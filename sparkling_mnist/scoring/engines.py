@@ -7,11 +7,11 @@ Two engines, same output:
 - `spark`: no H2O cluster at all: the stored run as a Spark ML PipelineModel
   (`pipeline_model`): the autoencoders' encoders as a vectorized numpy forward pass
   inside the executors (`mapInArrow`), the members as Sparkling Water MOJO models (the
-  jar, no H2O nodes), the team's sum. The predictions are written from the executors;
+  jar, no H2O nodes), the team's rule. The predictions are written from the executors;
   nothing but counts comes back to the driver.
 
-The output (Parquet) has per row: `id`, `label` (as ingested), `predict` (summed
-probabilities), `vote`, the team's mean probability of every class `p0..p9`,
+The output (Parquet) has per row: `id`, `label` (as ingested), `predict` (by the
+team's rule), `vote`, the team's probability of every class `p0..p9`,
 `low_confidence`, `members_right` and each member's class; and, when the run was
 stored with out-of-distribution detectors, `anomaly_score`, `anomaly_flag`,
 `reconstruction_error`, `reconstruction_flag` (absent for runs stored without them).

@@ -13,8 +13,9 @@ The stages:
   vectorized pass per Arrow batch (3.6x its MOJO's speed on the default team);
   any other member (GBM, DRF, GLM...) is a Sparkling Water `H2OMOJOModel` with its own
   prediction columns; both run on the executors without an H2O cluster;
-- `TeamPredictions` sums the members' class probabilities: the team's class, the vote,
-  the mean probability of each class, the low-confidence flag and each member's class;
+- `TeamPredictions` combines the members' class probabilities by the team's rule
+  (`team.rules`: its name and weights): the team's class, the vote, the team's
+  probability of each class, the low-confidence flag and each member's class;
 - for a run with out-of-distribution detectors, right after `DeepFeatures`: the
   isolation forest's MOJO (`H2OMOJOModel`) and `OutOfDistributionFlags` (its score and
   an autoencoder's reconstruction error in numpy, each flagged at its threshold), whose
@@ -57,6 +58,7 @@ from sparkling_mnist.ood.flags import (
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.scoring.plan import ScoringPlan, team_predictions
 from sparkling_mnist.store.model_store import ModelStore
+from sparkling_mnist.team.rules import TeamRule
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -310,26 +312,42 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
     carried = Param(
         Params._dummy(), "carried", "input columns copied to the output after the team's", TypeConverters.toListString
     )
+    rule = Param(Params._dummy(), "rule", "the team rule: summed, weighted, selected or vote", TypeConverters.toString)
+    weights = Param(
+        Params._dummy(),
+        "weights",
+        "each member's weight, in the members' order (summing to 1); empty: equal weights",
+        TypeConverters.toListFloat,
+    )
 
     def __init__(self) -> None:
         super().__init__()
-        self._setDefault(members=[], detailed_cols=[], classes=[], threshold=0.5, carried=[])
+        # A stage saved before team rules loads with these: the members summed.
+        self._setDefault(members=[], detailed_cols=[], classes=[], threshold=0.5, carried=[], rule="summed", weights=[])
 
     @classmethod
     def of(
         cls,
-        members: Sequence[str],
+        rule: TeamRule,
         detailed: Sequence[str],
         classes: Sequence[int],
         threshold: float,
         carried: Sequence[str] = (),
     ) -> Any:
-        """The stage for these members (their detailed prediction columns), classes and
-        threshold, copying the `carried` columns (the out-of-distribution flags) along."""
+        """The stage for the team `rule`'s members (their detailed prediction columns, in
+        its order), classes and threshold, copying the `carried` columns (the
+        out-of-distribution flags) along."""
         stage = cls()
-        stage._set(members=list(members), detailed_cols=list(detailed), classes=list(classes), threshold=threshold)
-        stage._set(carried=list(carried))
+        stage._set(members=list(rule.members), detailed_cols=list(detailed), classes=list(classes), threshold=threshold)
+        stage._set(carried=list(carried), rule=rule.name, weights=list(rule.weights))
         return stage
+
+    def team_rule(self) -> TeamRule:
+        """The team rule of the stage's parameters (equal weights where none are set)."""
+        members, weights = list(self.getOrDefault("members")), list(self.getOrDefault("weights"))
+        if not weights:
+            return TeamRule.equal(self.getOrDefault("rule"), members)
+        return TeamRule(self.getOrDefault("rule"), tuple(members), tuple(weights))
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of the output."""
@@ -346,7 +364,7 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
         from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
         members, classes = list(self.getOrDefault("members")), list(self.getOrDefault("classes"))
-        threshold, team_schema = float(self.getOrDefault("threshold")), self.schema()
+        threshold, team_schema, rule = float(self.getOrDefault("threshold")), self.schema(), self.team_rule()
         carried = list(self.getOrDefault("carried"))
         schema = pa.schema([*team_schema, *to_arrow_schema(dataset.select(*carried).schema)])
         inputs = [
@@ -371,7 +389,7 @@ class TeamPredictions(Transformer, DefaultParamsReadable, DefaultParamsWritable)
                 }
                 ids = batch.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
                 labels = batch.column("label").to_numpy(zero_copy_only=False).astype(np.int64)
-                table = team_predictions(ids, labels, probabilities, classes=classes, threshold=threshold)
+                table = team_predictions(ids, labels, probabilities, classes=classes, threshold=threshold, rule=rule)
                 team = pa.RecordBatch.from_pandas(table, schema=team_schema, preserve_index=False)
                 columns = [*team.columns, *(batch.column(name) for name in carried)]
                 yield pa.RecordBatch.from_arrays(columns, schema=schema)
@@ -427,9 +445,8 @@ def build_pipeline_model(plan: ScoringPlan, store: ModelStore, folder: Path) -> 
     if scored_by_numpy:
         stages.append(NetworkProbabilities.of(scored_by_numpy, plan.classes))
     stages += member_stages
-    names = [member.name for member in plan.members]
     carried = OOD_COLUMNS if plan.ood is not None else ()
-    stages.append(TeamPredictions.of(names, detailed_cols, list(plan.classes), plan.threshold, carried))
+    stages.append(TeamPredictions.of(plan.rule, detailed_cols, list(plan.classes), plan.threshold, carried))
     return PipelineModel(stages)
 
 

@@ -1,6 +1,6 @@
 """What scoring a stored run needs, read from its manifest's lineage: the autoencoders in
-dependency order, the feature columns, the team's members, the classes; and how the
-members' probabilities become the team's predictions. Pure.
+dependency order, the feature columns, the team's members and rule, the classes; and
+how the members' probabilities become the team's predictions (by the rule). Pure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pandas as pd
 from sparkling_mnist.errors import StoreError
 from sparkling_mnist.ood.flags import Thresholds
 from sparkling_mnist.team.cube import fill_empty_rows, prediction_table, probability_cube
+from sparkling_mnist.team.rules import TeamRule
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class ScoringPlan:
     members: tuple[Member, ...]  # the team only
     classes: tuple[int, ...]
     threshold: float
+    rule: TeamRule  # over `members`, in their order
     ood: OodPlan | None = None  # None: the run has no out-of-distribution detectors
 
     @classmethod
@@ -77,7 +79,8 @@ class ScoringPlan:
         """Read the plan.
 
         Raises:
-            StoreError: the run has no team or no autoencoders in its lineage.
+            StoreError: the run has no team or no autoencoders in its lineage, or its
+                team rule is not one over the team's members.
         """
         lineage = manifest["lineage"]
         if not lineage.get("team") or not lineage.get("autoencoders"):
@@ -108,6 +111,7 @@ class ScoringPlan:
             members=members,
             classes=tuple(int(c) for c in lineage["classes"]),
             threshold=float(lineage.get("low_confidence_threshold") or 0.5),
+            rule=_team_rule(str(manifest["run_id"]), lineage.get("rule"), [member.name for member in members]),
             ood=OodPlan.from_lineage(lineage.get("ood")),
         )
 
@@ -121,6 +125,23 @@ class ScoringPlan:
         return [f"{name}_{i}" for name in self.features for i in range(hidden[name])]
 
 
+def _team_rule(run_id: str, stored: Mapping[str, Any] | None, names: Sequence[str]) -> TeamRule:
+    """The lineage's team rule; a run stored before team rules sums its members.
+
+    Raises:
+        StoreError: the rule cannot be read, or its members are not the team's.
+    """
+    if not stored:
+        return TeamRule.equal("summed", names)
+    try:
+        rule = TeamRule.from_json(stored)
+    except ValueError as exc:
+        raise StoreError(f"run {run_id}: the manifest's team rule cannot be read: {exc}") from None
+    if list(rule.members) != list(names):
+        raise StoreError(f"run {run_id}: the team rule weighs {list(rule.members)}, the team is {list(names)}")
+    return rule
+
+
 def team_predictions(
     ids: np.ndarray,
     labels: np.ndarray,
@@ -128,18 +149,21 @@ def team_predictions(
     *,
     classes: Sequence[int],
     threshold: float,
+    rule: TeamRule,
 ) -> pd.DataFrame:
-    """The team's predictions from each member's (rows, classes) probabilities (members
-    in `probabilities`' order), in the team stage's columns (`team.cube.prediction_table`);
-    rows without any probability count as uniform, as in the team stage. Pure."""
-    names = list(probabilities)
+    """The team's predictions from each member's (rows, classes) probabilities, combined
+    by the team's `rule` (members in its order), in the team stage's columns
+    (`team.cube.prediction_table`); rows without any probability count as uniform, as
+    in the team stage. Pure."""
+    names = list(rule.members)
     cube = probability_cube([fill_empty_rows(probabilities[name])[0] for name in names], names)
-    return prediction_table(ids, labels, cube, classes=classes, names=names, threshold=threshold)
+    return prediction_table(
+        ids, labels, cube, classes=classes, names=names, threshold=threshold, prediction=rule.predict(cube)
+    )
 
 
 def combine(
     plan: ScoringPlan, ids: np.ndarray, labels: np.ndarray, probabilities: Mapping[str, np.ndarray]
 ) -> pd.DataFrame:
-    """The team's predictions from each member's probabilities, by the plan. Pure."""
-    ordered = {member.name: probabilities[member.name] for member in plan.members}
-    return team_predictions(ids, labels, ordered, classes=plan.classes, threshold=plan.threshold)
+    """The team's predictions from each member's probabilities, by the plan's rule. Pure."""
+    return team_predictions(ids, labels, probabilities, classes=plan.classes, threshold=plan.threshold, rule=plan.rule)

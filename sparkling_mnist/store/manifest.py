@@ -109,9 +109,12 @@ def checksum_problem(path: str, entry: Mapping[str, Any], size: int, sha256: str
 
 def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Which autoencoder feeds which, which inputs each member used, which members form
-    the team, from a run's metrics.json. Pure."""
+    the team and by which rule (`rule`: name and weights; the team is its members, the
+    kept ones of positive weight), from a run's metrics.json. Runs recorded before team
+    rules have no `rule`: their team is every kept member, summed. Pure."""
     features = metrics.get("features", {})
     team = metrics.get("team", {})
+    rule = team.get("rule")
     return {
         "autoencoders": {
             name: {"model_id": ae["model_id"], "input": ae["input"], "hidden": ae["hidden"]}
@@ -123,7 +126,8 @@ def run_lineage(metrics: Mapping[str, Any]) -> dict[str, Any]:
             for name, member in team.get("members", {}).items()
             if not member.get("failure")
         },
-        "team": team.get("kept", []),
+        "team": list(rule["members"]) if rule else team.get("kept", []),
+        "rule": rule,
         "classes": team.get("classes", []),
         "low_confidence_threshold": team.get("low_confidence_threshold"),
         "passthrough": features.get("passthrough", []),

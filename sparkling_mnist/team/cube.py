@@ -1,6 +1,8 @@
 """The team's arithmetic, pure numpy: the probability cube (rows x classes x members),
 the team's prediction by summed probabilities and by majority vote, per-member
-correctness and the recipe's table of how many members get each sample right.
+correctness and the recipe's table of how many members get each sample right, and the
+tables of a team's prediction (`TeamPrediction`: what a rule of `team.rules` made of
+the cube; the recipe's summed probabilities where none is given).
 
 The recipe's table for 10,000 test digits and 3 members read `0: 67, 1: 59, 2: 105,
 3: 9769`: 67 digits no member got right, 9,769 every member got right.
@@ -19,6 +21,15 @@ from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import check_labels, classification_summary, multiclass_logloss
 
 SUM_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class TeamPrediction:
+    """What the team says about each row: its probabilities (rows, classes) and its
+    class (rows,), as column indices."""
+
+    probabilities: np.ndarray
+    classes: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,11 @@ def fill_empty_rows(probabilities: np.ndarray) -> tuple[np.ndarray, int]:
 def team_probabilities(cube: np.ndarray) -> np.ndarray:
     """The members' mean probabilities, (rows, classes): the summed ones scaled to sum to 1."""
     return np.asarray(cube.mean(axis=2))
+
+
+def summed_team(cube: np.ndarray) -> TeamPrediction:
+    """The recipe's team: the mean probabilities and the class of their sum."""
+    return TeamPrediction(team_probabilities(cube), summed_prediction(cube))
 
 
 def member_predictions(cube: np.ndarray) -> np.ndarray:
@@ -134,9 +150,19 @@ def low_confidence(cube: np.ndarray, threshold: float) -> np.ndarray:
     Raises:
         ValueError: threshold outside (0, 1].
     """
+    return low_probability(team_probabilities(cube), threshold)
+
+
+def low_probability(probabilities: np.ndarray, threshold: float) -> np.ndarray:
+    """Rows whose top probability (of a team's (rows, classes) probabilities) is below
+    `threshold`, (rows,) bool.
+
+    Raises:
+        ValueError: threshold outside (0, 1].
+    """
     if not 0 < threshold <= 1:
         raise ValueError(f"low-confidence threshold must be in (0, 1], got {threshold}")
-    return np.asarray(team_probabilities(cube).max(axis=1) < threshold)
+    return np.asarray(probabilities.max(axis=1) < threshold)
 
 
 def rank_members(scores: Mapping[str, float], keep: int, *, lower_is_better: bool = True) -> list[str]:
@@ -155,20 +181,29 @@ def _error(predicted: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(predicted != labels)) if labels.size else None
 
 
-def team_summary(cube: np.ndarray, labels: np.ndarray, names: Sequence[str], *, threshold: float) -> dict[str, Any]:
+def team_summary(
+    cube: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    *,
+    threshold: float,
+    prediction: TeamPrediction | None = None,
+) -> dict[str, Any]:
     """Everything the metrics keep about a team on one split, JSON-ready.
 
-    Keys: `members` (error, logloss per member), `team` (summed probabilities: error,
-    logloss, errors), `vote` (error, errors), `correctness_table`, `cumulative_table`,
-    `low_confidence` (rows, team error among them and among the confident rows),
-    `no_member_right` (row indices).
+    Keys: `members` (error, logloss per member), `team` (the team's `prediction`,
+    default the summed probabilities: error, logloss of its probabilities, errors),
+    `vote` (error, errors), `correctness_table`, `cumulative_table`, `low_confidence`
+    (rows, team error among them and among the confident rows), `no_member_right` (row
+    indices), `per_class_error` (the team's).
     """
     labels = check_labels(labels, cube.shape[1])
     correct = correctness(cube, labels)
-    team = summed_prediction(cube)
+    prediction = prediction if prediction is not None else summed_team(cube)
+    team = prediction.classes
     vote = vote_prediction(cube)
-    low = low_confidence(cube, threshold)
-    mean = team_probabilities(cube)
+    low = low_probability(prediction.probabilities, threshold)
+    mean = prediction.probabilities
     members = {
         name: {
             "error": _error(cube[:, :, index].argmax(axis=1), labels),
@@ -220,24 +255,25 @@ def prediction_table(
     classes: Sequence[int],
     names: Sequence[str],
     threshold: float,
+    prediction: TeamPrediction | None = None,
 ) -> pd.DataFrame:
     """The team's predictions, one row per image (the team stage's and the scoring job's).
 
-    Columns: `id`, `label`, the class by summed probabilities (`predict`) and by vote
-    (`vote`), the team's mean probability of each class (`p<class>`), `low_confidence`,
-    `members_right` (how many members predict the label; -1 where the label is not one
-    of `classes`, as for new images without a known label) and each member's class
-    (`predict_<name>`).
+    Columns: `id`, `label`, the team's class (`predict`: by its `prediction`, default the
+    summed probabilities) and the class by vote (`vote`), the team's probability of each
+    class (`p<class>`), `low_confidence`, `members_right` (how many members predict the
+    label; -1 where the label is not one of `classes`, as for new images without a known
+    label) and each member's class (`predict_<name>`).
     """
     levels = np.asarray(classes, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
-    mean = team_probabilities(cube)
+    prediction = prediction if prediction is not None else summed_team(cube)
     table = pd.DataFrame({"id": ids, "label": labels})
-    table["predict"] = levels[summed_prediction(cube)]
+    table["predict"] = levels[prediction.classes]
     table["vote"] = levels[vote_prediction(cube)]
     for index, klass in enumerate(levels):
-        table[f"p{klass}"] = mean[:, index]
-    table["low_confidence"] = low_confidence(cube, threshold)
+        table[f"p{klass}"] = prediction.probabilities[:, index]
+    table["low_confidence"] = low_probability(prediction.probabilities, threshold)
     position = np.searchsorted(levels, labels).clip(0, len(levels) - 1)
     known = levels[position] == labels
     right = np.full(len(labels), -1, dtype=np.int64)

@@ -20,7 +20,7 @@ from sparkling_mnist.evaluate.charts import confusion_matrix_chart
 from sparkling_mnist.rundir import RunDir, committed, read_json
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.team import cube as cube_math
-from sparkling_mnist.team.cube import SplitCube, align_to
+from sparkling_mnist.team.cube import SplitCube, TeamPrediction, align_to
 from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery, plot_roc_pr
 
 log = logging.getLogger(__name__)
@@ -35,20 +35,26 @@ def images_by_id(run: RunDir, split: str, ids: np.ndarray) -> np.ndarray:
 
 
 def evaluate_team(
-    settings: TeamSettings, frames: RunFrames, run: RunDir, test: SplitCube, summary: Mapping[str, Any]
+    settings: TeamSettings,
+    frames: RunFrames,
+    run: RunDir,
+    test: SplitCube,
+    summary: Mapping[str, Any],
+    *,
+    prediction: TeamPrediction,
 ) -> dict[str, Any]:
     """One-vs-rest AUC/AUCPR of the team on test, the anomaly view, and the team's plots.
 
     Args:
         test: the kept members' probabilities on the test split.
         summary: the team's test summary (its confusion matrix is drawn).
+        prediction: the team's probabilities and classes on test, by its rule.
 
     Returns:
         The `evaluation` part of the team's metrics.
     """
     cube, ids, labels = test.cube, test.ids, test.labels
-    probabilities = cube_math.team_probabilities(cube)
-    predicted = cube_math.summed_prediction(cube)
+    probabilities, predicted = prediction.probabilities, prediction.classes
     per_class = binary.one_vs_rest(probabilities, labels)
     curves = {
         f"class {c}": (probabilities[:, c], labels == c) for c in range(probabilities.shape[1]) if (labels == c).any()

@@ -1,6 +1,7 @@
 """The team stage: train every member on its own input, rank them on the validation
-split, keep the best `keep`, combine them by summing class probabilities, and write
-the team's predictions, tables and plots.
+split, keep the best `keep`, fit every team rule on the validation split and combine
+the kept members by the configured one (`team.rule`), and write the team's
+predictions, tables and plots.
 
 Members read the feature table (or the pixels); their probabilities are aligned to the
 feature table's row order by id, so members with different input frames still line up
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sparkling_mnist.config.settings import MemberSpec, TeamSettings
+from sparkling_mnist.config.settings import MemberSpec, TeamRuleName, TeamSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss
@@ -37,7 +38,6 @@ from sparkling_mnist.team.cube import (
     prediction_table,
     probability_cube,
     rank_members,
-    summed_prediction,
     team_summary,
 )
 from sparkling_mnist.team.evaluation import evaluate_team
@@ -49,6 +49,7 @@ from sparkling_mnist.team.members import (
     search_member,
     train_member,
 )
+from sparkling_mnist.team.rules import TeamRule, diversity_summary, fit_rules, rules_table
 from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes, run_rows
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,9 @@ def build_team(
     settings: TeamSettings, frames: RunFrames, run: RunDir, inputs: TeamInputs, *, seed: int
 ) -> dict[str, Any]:
     """The team stage, top to bottom: train (or reload) the members, predict every split,
-    rank them on valid and keep the best, then record the team: metrics, predictions,
-    the probability cubes and the evaluation's plots.
+    rank them on valid and keep the best, fit every team rule on valid, then record the
+    team by the configured rule: metrics, predictions, the probability cubes and the
+    evaluation's plots.
 
     Returns:
         The `team` section of metrics.json.
@@ -166,8 +168,16 @@ def build_team(
         split: SplitCube(ids, labels, probability_cube([member.probabilities[split] for member in team], kept))
         for split, (ids, labels) in reference.items()
     }
-    section = record_team(settings, run, members, team, cubes, scores=scores, ranking=ranking, classes=classes)
-    section["evaluation"] = evaluate_team(settings, frames, run, cubes["test"], section["test"])
+    valid = cubes["valid"]
+    rules = fit_rules(valid.cube, valid.labels, kept, rounds=settings.selection_rounds)
+    log.info("team: rule %s, weights fitted on valid %s", settings.rule, rules[settings.rule].weight_map())
+    section = record_team(
+        settings, run, members, team, cubes, scores=scores, ranking=ranking, classes=classes, rules=rules
+    )
+    test_prediction = rules[settings.rule].predict(cubes["test"].cube)
+    section["evaluation"] = evaluate_team(
+        settings, frames, run, cubes["test"], section["test"], prediction=test_prediction
+    )
     return section
 
 
@@ -241,16 +251,26 @@ def record_team(
     scores: Mapping[str, float],
     ranking: Sequence[str],
     classes: Sequence[str],
+    rules: Mapping[TeamRuleName, TeamRule],
 ) -> dict[str, Any]:
     """The team's metrics section; its predictions (Parquet) and probability cubes (npz)
-    of valid and test, and its member list, written under `team/` as outputs."""
+    of valid and test, and its member list, written under `team/` as outputs.
+
+    The team's headline (`team` of each split, the predictions) follows the configured
+    rule; every rule is recorded beside it (`rules`). The stored team (`rule`: its
+    members and weights, what the store saves and scoring loads) leaves out the kept
+    members of weight 0; the predictions' `predict_<member>` and `members_right` are
+    those of the stored team, as scoring writes them."""
     kept = [member.name for member in team]
     levels = [int(level) for level in classes]
+    chosen = rules[settings.rule]
+    stored = chosen.stored()
     section: dict[str, Any] = {
         "members": {member.name: _member_record(member, cubes, scores, kept, run) for member in members},
         "ranking": list(ranking),
         "rank_by": settings.rank_by,
         "kept": kept,
+        "rule": stored.as_json(),
         "failed": {member.name: member.failure for member in members if member.failure},
         "classes": levels,
         "low_confidence_threshold": settings.low_confidence,
@@ -258,38 +278,54 @@ def record_team(
     run.team_dir.mkdir(parents=True, exist_ok=True)
     for split in TRAIN_AND_EVALUATED:
         split_cube = cubes[split]
-        summary = team_summary(split_cube.cube, split_cube.labels, kept, threshold=settings.low_confidence)
-        name = "team" if split in EVALUATED else "team train (originals)"
-        log.info(
-            "%s %s: summed error %.4f, vote error %.4f, best member %.4f (%d rows)",
-            name,
-            split,
-            summary["team"]["error"],
-            summary["vote"]["error"],
-            min(summary["members"][member]["error"] for member in kept),
-            len(split_cube.ids),
+        prediction = chosen.predict(split_cube.cube)
+        summary = team_summary(
+            split_cube.cube, split_cube.labels, kept, threshold=settings.low_confidence, prediction=prediction
         )
+        summary["rules"] = rules_table(rules, split_cube.cube, split_cube.labels, kept)
+        _log_rules(split, summary, kept, settings.rule, len(split_cube.ids))
         if split not in EVALUATED:
             section[split] = summary
             continue
-        summary["confusion"] = classification_summary(split_cube.labels, summed_prediction(split_cube.cube))[
-            "confusion"
-        ]
+        summary["confusion"] = classification_summary(split_cube.labels, prediction.classes)["confusion"]
+        summary["error_correlation"] = diversity_summary(split_cube.cube, split_cube.labels, kept)
         section[split] = summary
+        stored_cube = split_cube.cube[:, :, stored.positions(kept)]
         table = prediction_table(
             split_cube.ids,
             split_cube.labels,
-            split_cube.cube,
+            stored_cube,
             classes=levels,
-            names=kept,
+            names=stored.members,
             threshold=settings.low_confidence,
+            prediction=stored.predict(stored_cube),
         )
         with committed(run.team_predictions(split)) as tmp:
             table.to_parquet(tmp, index=False)
         with committed(run.team_dir / f"cube_{split}.npz") as tmp:
             np.savez_compressed(tmp, cube=split_cube.cube, ids=split_cube.ids, labels=split_cube.labels, members=kept)
-    write_json_atomic(run.team_dir / "team.json", {"kept": kept, "members": [m.model_id for m in team]})
+    write_json_atomic(
+        run.team_dir / "team.json",
+        {"kept": kept, "members": [m.model_id for m in team], "rule": stored.as_json()},
+    )
     return section
+
+
+def _log_rules(split: str, summary: Mapping[str, Any], kept: Sequence[str], rule: TeamRuleName, rows: int) -> None:
+    """One line per split: every rule's error beside the best kept member's."""
+    name = "team" if split in EVALUATED else "team train (originals)"
+    best = min(kept, key=lambda member: (summary["members"][member]["error"], member))
+    errors = ", ".join(f"{way} {entry['error']:.4f}" for way, entry in summary["rules"].items())
+    log.info(
+        "%s %s: %s; best member %.4f (%s); rule %s (%d rows)",
+        name,
+        split,
+        errors,
+        summary["members"][best]["error"],
+        best,
+        rule,
+        rows,
+    )
 
 
 def _torch_request(

@@ -1,6 +1,8 @@
 """The team stage on real digits: members on their own inputs, ranking, the summed
-probabilities, failures, checkpoints, reuse, the evaluation plots and the report; the
-out-of-distribution stage on the same run, and scoring through the stored chain."""
+probabilities (every team rule beside them; the `selected` rule from the failed-member
+test on, so the store and scoring tests score by its weights), failures, checkpoints,
+reuse, the evaluation plots and the report; the out-of-distribution stage on the same
+run, and scoring through the stored chain."""
 
 from __future__ import annotations
 
@@ -135,7 +137,7 @@ def test_team_tables_add_up_and_match_the_cube(team_run: StageRunner) -> None:
         summed = cube["cube"].sum(axis=2)
         np.testing.assert_array_equal(summed.argmax(axis=1), predictions["predict"].to_numpy())
         error = float(np.mean(predictions["predict"] != predictions["label"]))
-        assert summary["team"]["error"] == pytest.approx(error)
+        assert summary["team"]["error"] == pytest.approx(error) == summary["rules"]["summed"]["error"]
         probabilities = predictions[[f"p{c}" for c in range(10)]].to_numpy()
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
         low = probabilities.max(axis=1) < 0.5
@@ -161,6 +163,7 @@ def test_evaluation_plots_and_report(team_run: StageRunner) -> None:
     report = run.report.read_text()
     assert report.count("data:image/png;base64,") >= 6
     assert "team: summed probabilities (3)" in report and "majority vote" in report
+    assert "Team rules (fitted on valid)" in report and "correlation of the members' errors" in report
     assert not re.search(r"<img[^>]+src=\"(?!data:)", report)  # self-contained
 
 
@@ -177,11 +180,19 @@ def test_a_failed_member_stops_the_team_unless_allowed(team_run: StageRunner, jv
     with pytest.raises(TeamError, match=r"1 member\(s\) failed to train \(broken: .*allow_failed_members"):
         StageRunner(strict, jvm_session, run).team()
 
-    lenient = _config(run.root, [*MEMBERS, BROKEN], allow_failed_members=True)
+    # From here on the team combines by forward selection (the store and scoring tests use it).
+    lenient = _config(run.root, [*MEMBERS, BROKEN], allow_failed_members=True, rule="selected")
     StageRunner(lenient, jvm_session, run).team()
     team = run.read_metrics()["team"]
     assert list(team["failed"]) == ["broken"] and "broken" not in team["ranking"]
     assert team["members"]["broken"]["failure"] and len(team["kept"]) == 3
+    for split in ("train", "valid", "test"):
+        assert sorted(team[split]["rules"]) == ["selected", "summed", "vote", "weighted"], split
+        assert team[split]["team"]["error"] == team[split]["rules"]["selected"]["error"], split
+    selected = team["valid"]["rules"]["selected"]["weights"]
+    stored = [name for name in team["kept"] if selected[name] > 0]  # in rank order
+    assert team["rule"] == {"name": "selected", "members": stored, "weights": [selected[name] for name in stored]}
+    assert team["valid"]["error_correlation"]["members"] == team["kept"]
 
 
 def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_session: SparkH2OSession) -> None:
@@ -199,7 +210,7 @@ def test_store_stage_saves_every_model_with_lineage(team_run: StageRunner, jvm_s
     metrics = run.read_metrics()
     assert manifest["complete"] and store.verify("team-test").ok
     assert set(lineage["autoencoders"]) == {"Small", "Tiny"} and lineage["features"] == ["Small", "Tiny"]
-    assert lineage["team"] == metrics["team"]["kept"]
+    assert lineage["team"] == metrics["team"]["rule"]["members"] and lineage["rule"] == metrics["team"]["rule"]
     assert lineage["members"]["glm_pixels"]["input"] == "pixels"
     member_ids = {m["model_id"] for m in metrics["team"]["members"].values() if not m["failure"]}
     ae_ids = {a["model_id"] for a in metrics["features"]["autoencoders"].values()}
@@ -239,11 +250,13 @@ def test_scoring_engines_agree_with_h2o(team_run: StageRunner, jvm_session: Spar
     run = team_run.run
     store = _stored(team_run, jvm_session)
     manifest = store.manifest("score-test")
-    kept = run.read_metrics()["team"]["kept"]
+    rule = run.read_metrics()["team"]["rule"]  # selected: the predictions below are by its weights
+    kept = rule["members"]
     for member in kept:
         assert "mojo" in manifest["models"][manifest["lineage"]["members"][member]["model_id"]]["artifacts"]
     plan = ScoringPlan.from_manifest(manifest)
     assert [m.name for m in plan.members] == kept and len(plan.feature_columns()) == 16
+    assert plan.rule.as_json() == rule
 
     images = jvm_session.spark.read.parquet(str(run.split("test")))
     scored = score_images(plan, store, images, engine=engine, hc=jvm_session.h2o).sort_values("id")
@@ -380,8 +393,10 @@ def test_stored_pipeline_model_loads_and_scores_like_the_team(
     store = _stored(team_run, jvm_session)
     path = store.location.path("score-test", "pipeline")
     model = PipelineModel.load(path)
-    kept = team_run.run.read_metrics()["team"]["kept"]
+    rule = team_run.run.read_metrics()["team"]["rule"]
+    kept = rule["members"]  # the stored team: the rule's members of positive weight
     assert isinstance(model.stages[0], DeepFeatures) and isinstance(model.stages[-1], TeamPredictions)
+    assert model.stages[-1].team_rule().as_json() == rule
     algorithms = {name: team_run.run.read_metrics()["team"]["members"][name]["algorithm"] for name in kept}
     numpy_stages = [stage for stage in model.stages if isinstance(stage, NetworkProbabilities)]
     by_numpy = numpy_stages[0].getOrDefault("members") if numpy_stages else []
