@@ -205,7 +205,7 @@ class StageRunner:
         self._stage("features_classifier", work)
 
     def team(self) -> None:
-        """Members on the features, the best kept, summed probabilities, tables and plots."""
+        """Members on the features, the best kept, combined by the team rule fitted on valid, tables and plots."""
 
         def work() -> dict[str, Any]:
             self._require("features")

@@ -126,12 +126,18 @@ def test_augment_defaults_keep_older_configs_valid_and_off() -> None:
     assert cfg.augment.params.for_effect("rotate") == RotateParams()
 
 
-def test_shipped_configs_keep_local_small_and_full_at_recipe_scale() -> None:
+def test_shipped_configs_keep_local_small_and_fashion_on_garments_with_torch() -> None:
     local = load_config(ROOT / "conf" / "local.yaml")
     assert local.augment.copies * len(local.augment.effects) <= 11
     full = load_config(ROOT / "conf" / "full-recipe.yaml")
-    assert full.augment.enabled and full.augment.copies * len(full.augment.effects) == 20
     assert full.baseline.enabled and isinstance(full.source, FashionMnistSource)
+    assert full.split.valid_fraction == 0.05  # the full 60 K training images: 57 K train + 3 K valid
+    for name in ("full-recipe", "fashion-mnist", "bench-fashion"):
+        cfg = load_config(ROOT / "conf" / f"{name}.yaml")
+        assert isinstance(cfg.source, FashionMnistSource), name
+        # Never a digit effect on garments (a preset refuses them), and every network torch-trained.
+        assert not cfg.augment.enabled or cfg.augment.preset == "garments", name
+        assert cfg.baseline.trainer == cfg.features.trainer == cfg.team.trainer == "torch", name
 
 
 def test_unknown_effect_names_its_index_and_lists_the_known_ones() -> None:
