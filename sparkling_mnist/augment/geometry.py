@@ -327,18 +327,7 @@ def rotate_sample_into(image: UInt8Batch, angle_degrees: float, out: FloatBatch)
     and cropping its border back symmetrically, without the half-pixel offset an
     odd-sized grown canvas would introduce.
     """
-    theta = math.radians(angle_degrees)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-    padded, y_min, y_max, x_min, x_max = _padded_with_ink_box(image)
-    for r in range(image.shape[0]):
-        d_row = r - _CENTRE
-        target = out[r]
-        for c in range(image.shape[1]):
-            d_col = c - _CENTRE
-            x = cos_t * d_col - sin_t * d_row + _CENTRE
-            y = sin_t * d_col + cos_t * d_row + _CENTRE
-            inside = y_min < y < y_max and x_min < x < x_max
-            target[c] = _sample(padded, y, x) if inside else 0.0
+    affine_sample_into(image, angle_degrees, 1.0, out)  # a rotation is the affine map at zoom 1
 
 
 @njit(cache=True, nogil=True)

@@ -190,10 +190,48 @@ def _scores(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float
     return multiclass_logloss(probabilities, labels), float(np.mean(probabilities.argmax(axis=1) != labels))
 
 
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 97))
+"""The sharpening powers `calibrated` tries (1 = the member's own probabilities)."""
+
+
+def sharpened(probabilities: np.ndarray, power: float) -> np.ndarray:
+    """Probabilities raised to `power` and renormalised per row (a softmax temperature of
+    1 / power on the log-probabilities): above 1 sharper, below 1 softer, order kept."""
+    raised = np.power(np.maximum(probabilities, _EPS), power)
+    return np.asarray(raised / raised.sum(axis=1, keepdims=True))
+
+
+def calibration_powers(cube: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per member, the power of `TEMPERATURES` whose sharpened probabilities have the
+    lowest log-loss on these rows (temperature scaling, Guo et al. 2017)."""
+    labels = check_labels(labels, cube.shape[1])
+    powers = []
+    for index in range(cube.shape[2]):
+        losses = [multiclass_logloss(sharpened(cube[:, :, index], power), labels) for power in TEMPERATURES]
+        powers.append(float(TEMPERATURES[int(np.argmin(losses))]))
+    return np.asarray(powers)
+
+
+def calibrated(cube: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The cube with each member's probabilities temperature-scaled on these rows.
+
+    Members trained with label smoothing are under-confident and trees often
+    over-confident: weights fitted by log-loss on the raw cube then favour the confident
+    member over the accurate one. Fitting them on calibrated probabilities compares the
+    members' information, not their confidence.
+    """
+    powers = calibration_powers(cube, labels)
+    return np.stack([sharpened(cube[:, :, index], power) for index, power in enumerate(powers)], axis=2)
+
+
 def fit_rule(
     name: TeamRuleName, cube: np.ndarray, labels: np.ndarray, members: Sequence[str], *, rounds: int
 ) -> TeamRule:
     """The rule `name` fitted on these rows (the validation split's) of the members' cube.
+
+    `weighted` and `selected` are fitted on the members' temperature-calibrated
+    probabilities (`calibrated`); the rule then weighs the members' own probabilities,
+    as scoring does.
 
     Raises:
         ValueError: an unknown rule, members not matching the cube, rounds below 1.
@@ -203,9 +241,9 @@ def fit_rule(
     if name in ("summed", "vote"):
         return TeamRule.equal(name, members)
     if name == "weighted":
-        weights = fit_weighted(cube, labels)
+        weights = fit_weighted(calibrated(cube, labels), labels)
     elif name == "selected":
-        weights = fit_selected(cube, labels, rounds=rounds)
+        weights = fit_selected(calibrated(cube, labels), labels, rounds=rounds)
     else:
         raise ValueError(f"team rule {name!r}: expected one of {', '.join(RULES)}")
     return TeamRule(name, tuple(members), tuple(float(weight) for weight in weights))

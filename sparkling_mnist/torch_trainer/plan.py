@@ -36,8 +36,6 @@ _ACTIVATIONS: dict[str, tuple[Activation, bool]] = {
     "TanhWithDropout": ("tanh", True),
     "Rectifier": ("relu", False),
     "RectifierWithDropout": ("relu", True),
-    "ExpRectifier": ("elu", False),
-    "ExpRectifierWithDropout": ("elu", True),
 }
 CHUNK_ROWS = 65_536
 """Rows converted to float64 at a time by the statistics and the scaling."""

@@ -24,11 +24,15 @@ def test_a_training_job_reports_progress_and_time_left(
     data["y"] = (data["x0"] > 0).astype(int).astype(str)
     frame = h2o.H2OFrame(data)
     frame["y"] = frame["y"].asfactor()
-    watcher = H2OProgress(0.5, min_seconds=0.5)
+    # Polled often, on a job long enough to be seen running on a JVM already warmed up by
+    # the rest of the suite (6 epochs there took under a poll interval: no line at all).
+    watcher = H2OProgress(0.2, min_seconds=0.2)
     with caplog.at_level(logging.INFO, logger="sparkling_mnist.runtime.progress"):
         watcher.start()
         try:
-            model = H2ODeepLearningEstimator(model_id="progress_test", hidden=[64, 64], epochs=6, seed=1)
+            model = H2ODeepLearningEstimator(
+                model_id="progress_test", hidden=[64, 64], epochs=40, seed=1, reproducible=True
+            )
             model.train(y="y", training_frame=frame)
         finally:
             watcher.stop()

@@ -122,8 +122,10 @@ def test_fitted_weights_are_non_negative_and_sum_to_one() -> None:
     for name, rule in fitted.items():
         weights = np.asarray(rule.weights)
         assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0, abs=1e-12), name
-    losses = {name: multiclass_logloss(rule.predict(built).probabilities, labels) for name, rule in fitted.items()}
-    assert losses["weighted"] <= min(losses["summed"], losses["selected"]) + 1e-9  # the optimum on valid
+    # Weights are fitted on the calibrated members: there `weighted` beats equal weights.
+    calibrated = rules.calibrated(built, labels)
+    losses = {name: multiclass_logloss(rule.predict(calibrated).probabilities, labels) for name, rule in fitted.items()}
+    assert losses["weighted"] < losses["summed"]
     again = rules.fit_rules(built, labels, [f"m{i}" for i in range(5)], rounds=10)
     assert again == fitted  # deterministic
 
@@ -241,3 +243,32 @@ def test_the_comparison_names_the_team_by_its_rule() -> None:
     assert models[-2:] == ["team: selected ensemble (2 of 3)", "team: majority vote (3)"]
     del metrics["team"]["rule"]
     assert comparison_rows(metrics)[-2]["model"] == "team: summed probabilities (3)"
+
+
+def test_weights_are_fitted_on_calibrated_probabilities() -> None:
+    """An accurate member trained with label smoothing (never sure) and a worse but
+    over-confident one: on the raw probabilities log-loss favours the confident member;
+    after each member's temperature is fitted, the accurate one weighs most."""
+    rng = np.random.default_rng(5)
+    rows, classes = 3000, 10
+    labels = rng.integers(0, classes, rows)
+    guess_right = rng.random(rows) < 0.92  # the accurate member: right on 92 % of rows
+    accurate_class = np.where(guess_right, labels, (labels + 1) % classes)
+    accurate = np.full((rows, classes), 0.5 / (classes - 1))
+    accurate[np.arange(rows), accurate_class] = 0.5  # smoothed: 0.5 on its guess, however sure
+    sure_right = rng.random(rows) < 0.85  # the confident member: right on 85 %
+    confident_class = np.where(sure_right, labels, (labels + 2) % classes)
+    confident = np.full((rows, classes), 0.02 / (classes - 1))
+    confident[np.arange(rows), confident_class] = 0.98
+    built = team_cube.probability_cube([accurate, confident], ["accurate", "confident"])
+    powers = rules.calibration_powers(built, labels)
+    assert powers[0] > 1.0 > powers[1]  # sharpen the smoothed member, soften the sure one
+    calibrated = rules.calibrated(built, labels)
+    for index in range(2):
+        raw = multiclass_logloss(built[:, :, index], labels)
+        assert multiclass_logloss(calibrated[:, :, index], labels) <= raw  # power 1 is among those tried
+    np.testing.assert_array_equal(calibrated.argmax(axis=1), built.argmax(axis=1))  # the order of classes kept
+    assert rules.fit_weighted(built, labels)[1] > 0.5  # raw: the confident member outweighs the accurate one
+    for name in ("weighted", "selected"):
+        rule = rules.fit_rule(name, built, labels, ["accurate", "confident"], rounds=25)
+        assert rule.weights[0] > rule.weights[1], (name, rule.weights)
