@@ -350,9 +350,15 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def measure(run: RunDir, anchors: tuple[Anchor, ...] = ANCHORS, source_format: str = "") -> dict[str, Any]:
+def measure(
+    run: RunDir,
+    anchors: tuple[Anchor, ...] = ANCHORS,
+    source_format: str = "",
+    earlier: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Score the anchors on `run`'s split and set them beside the run's own models and the
-    published figures for `source_format`."""
+    published figures for `source_format`; `earlier`: anchor rows already measured on
+    this split (an earlier result's), kept as they are."""
     splits, augmented = read_run_examples(run)
     log.info(
         "%s: %s rows, %s augmented",
@@ -360,7 +366,8 @@ def measure(run: RunDir, anchors: tuple[Anchor, ...] = ANCHORS, source_format: s
         {name: examples.rows for name, examples in splits.items()},
         augmented.rows if augmented is not None else "no",
     )
-    models = score_anchors(anchors, splits, augmented)
+    models = {name: dict(row) for name, row in (earlier or {}).items() if row.get("source") == "anchor"}
+    models.update(score_anchors(anchors, splits, augmented))
     metrics = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
     if not metrics:
         log.info("%s: no metrics.json, so no team or baseline to compare", run.root)
@@ -388,7 +395,7 @@ def prepare_run(config: Path, overrides: list[str]) -> RunDir:
     for stage in ("ingest", "augment"):
         log.info("running sparkling-mnist %s --config %s %s", stage, config, " ".join(sets))
         # The CLI module under this interpreter: the same environment as the anchors.
-        subprocess.run([sys.executable, "-m", "sparkling_mnist.cli", stage, "--config", str(config), *sets], check=True)
+        subprocess.run([sys.executable, "-m", "sparkling_mnist.cli.main", stage, "--config", str(config), *sets], check=True)
     return RunDir.at(load_config(config, overrides).run.dir)
 
 
@@ -418,6 +425,11 @@ def main() -> int:
         help="comma-separated anchors to train (default: all; empty: none)",
     )
     parser.add_argument(
+        "--anchors-from",
+        type=Path,
+        help="an earlier result JSON of the same run: its anchor rows are kept (train none again: --anchors '')",
+    )
+    parser.add_argument(
         "--source-format",
         default=None,
         help="adds that source's published figures (default: the --config's source.format; fashion-mnist has some)",
@@ -438,7 +450,8 @@ def main() -> int:
     if source_format is None and args.config is not None:
         source_format = load_config(args.config, args.overrides).source.format
     anchors = tuple(anchor for anchor in ANCHORS if anchor.name in wanted)
-    result = measure(run, anchors, source_format or "")
+    earlier = json.loads(args.anchors_from.read_text())["models"] if args.anchors_from else None
+    result = measure(run, anchors, source_format or "", earlier)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     log.info("wrote %s", out)
