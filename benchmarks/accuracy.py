@@ -395,7 +395,9 @@ def prepare_run(config: Path, overrides: list[str]) -> RunDir:
     for stage in ("ingest", "augment"):
         log.info("running sparkling-mnist %s --config %s %s", stage, config, " ".join(sets))
         # The CLI module under this interpreter: the same environment as the anchors.
-        subprocess.run([sys.executable, "-m", "sparkling_mnist.cli.main", stage, "--config", str(config), *sets], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "sparkling_mnist.cli.main", stage, "--config", str(config), *sets], check=True
+        )
     return RunDir.at(load_config(config, overrides).run.dir)
 
 
