@@ -238,23 +238,38 @@ def fit_rule(
     """
     if len(members) != cube.shape[2]:
         raise ValueError(f"{len(members)} member names for a cube of {cube.shape[2]} members")
+    if name not in RULES:
+        raise ValueError(f"team rule {name!r}: expected one of {', '.join(RULES)}")
+    return _fit(name, cube, labels, members, rounds=rounds)
+
+
+def _fit(
+    name: TeamRuleName,
+    cube: np.ndarray,
+    labels: np.ndarray,
+    members: Sequence[str],
+    *,
+    rounds: int,
+    scaled: np.ndarray | None = None,
+) -> TeamRule:
+    """`fit_rule` once checked; `scaled`: the cube already `calibrated`, else done here."""
     if name in ("summed", "vote"):
         return TeamRule.equal(name, members)
-    if name == "weighted":
-        weights = fit_weighted(calibrated(cube, labels), labels)
-    elif name == "selected":
-        weights = fit_selected(calibrated(cube, labels), labels, rounds=rounds)
-    else:
-        raise ValueError(f"team rule {name!r}: expected one of {', '.join(RULES)}")
-    return TeamRule(name, tuple(members), tuple(float(weight) for weight in weights))
+    scaled = calibrated(cube, labels) if scaled is None else scaled
+    fit = fit_weighted(scaled, labels) if name == "weighted" else fit_selected(scaled, labels, rounds=rounds)
+    return TeamRule(name, tuple(members), tuple(float(weight) for weight in fit))
 
 
 def fit_rules(
     cube: np.ndarray, labels: np.ndarray, members: Sequence[str], *, rounds: int
 ) -> dict[TeamRuleName, TeamRule]:
     """Every rule fitted on these rows (the validation split's), in `RULES` order;
-    `rounds`: the `selected` rule's (`team.selection_rounds`)."""
-    return {name: fit_rule(name, cube, labels, members, rounds=rounds) for name in RULES}
+    `rounds`: the `selected` rule's (`team.selection_rounds`). The members are
+    calibrated once for both fitted rules."""
+    if len(members) != cube.shape[2]:
+        raise ValueError(f"{len(members)} member names for a cube of {cube.shape[2]} members")
+    scaled = calibrated(cube, labels)
+    return {name: _fit(name, cube, labels, members, rounds=rounds, scaled=scaled) for name in RULES}
 
 
 def rules_table(
