@@ -46,6 +46,8 @@ GRID_SAMPLES_PER_LABEL = 1
 HISTOGRAM_SAMPLES = 1000
 GRID_PLOT = "augment_grid.png"
 HISTOGRAM_PLOT = "sharpen_histograms.png"
+SHARPENING_EFFECTS = frozenset({"rotate", "warp", "all", "all2"})
+"""The effects whose rotation or warp is sharpened: the histograms are drawn only for them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +101,8 @@ def _sample_rows(labels: NDArray[np.integer], per_label: int) -> NDArray[np.intp
 
 
 def write_augment_plots(spark: SparkSession, run: RunDir, plan: AugmentPlan) -> list[str]:
-    """Draw the effect grid (read back from the written output) and the sharpen histograms.
+    """Draw the effect grid (read back from the written output) and, when an effect of the
+    plan sharpens (`SHARPENING_EFFECTS`), the sharpen histograms.
 
     Up to 1,000 training images are sampled in a fixed pseudo-random order (by a hash of
     the id, so every class shows up whatever the source's order). The grid shows one
@@ -132,6 +135,9 @@ def write_augment_plots(spark: SparkSession, run: RunDir, plan: AugmentPlan) -> 
         chosen = rows[rows["effect"] == effect].set_index("source_id").loc[grid_ids]
         augmented[effect] = pixels_of(chosen)
     grid = save_png(effect_grid_figure(images[shown], labels[shown], augmented), run.plot(GRID_PLOT))
+    if not SHARPENING_EFFECTS.intersection(plan.effects):  # garments: nothing is sharpened
+        log.info("augment: picture in %s (no effect of this plan sharpens: no sharpen histograms)", grid)
+        return [str(grid)]
     rotate_params = plan.params.get("rotate")
     stages = rotation_sharpen_stages(
         images, ids, plan.run_seed, rotate_params if isinstance(rotate_params, RotateParams) else None
