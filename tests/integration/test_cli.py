@@ -134,7 +134,12 @@ def test_a_job_killed_in_augment_features_and_team_resumes_to_the_same_results(
     members = {name: m["reused"] for name, m in metrics["team"]["members"].items()}
     assert members == {"dl_pixels": True, "dl_pixels_subset": False, "dl_features": False, "gbm": False}
     for section in ("baseline", "team"):
-        assert metrics[section]["test"] == expected[section]["test"], section
+        # The counts exactly; the log loss to float32 rounding: torch's CPU kernels
+        # (MKL) may round differently from one process to the next (CI once saw
+        # 2.2510508993 against 2.2510509167 with the same confusion matrix).
+        got_test, want_test = dict(metrics[section]["test"]), dict(expected[section]["test"])
+        assert got_test.pop("logloss") == pytest.approx(want_test.pop("logloss"), rel=1e-6), section
+        assert got_test == want_test, section
     for split in ("valid", "test"):
         got = pd.read_parquet(run_dir / "team" / f"predictions_{split}.parquet")
         want = pd.read_parquet(reference / "team" / f"predictions_{split}.parquet")
