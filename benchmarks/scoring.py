@@ -25,7 +25,8 @@ import pandas as pd
 from sparkling_mnist.config import load_config
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.scoring.engines import ENGINES, score_images
+from sparkling_mnist.scoring import ENGINES
+from sparkling_mnist.scoring.engines import score_images
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import open_store
 

@@ -95,3 +95,19 @@ def test_no_import_cycle_between_modules_or_stage_packages() -> None:
 def test_the_cycle_check_can_fail() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_command_line_and_a_config_load_without_spark_h2o_or_the_kernels() -> None:
+    """A mistyped option or config key is answered before Spark, H2O, torch or the
+    compiled augmentation kernels load (they take seconds to import)."""
+    heavy = ["pyspark", "h2o", "pysparkling", "torch", "numba", "scipy", "matplotlib"]
+    probe = (
+        "import sys; import sparkling_mnist.cli.main; from sparkling_mnist.config import load_config; "
+        "load_config('conf/full-recipe.yaml', ['augment.enabled=true']); "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "", f"imported by the CLI and a config load: {result.stdout.strip()}"

@@ -25,34 +25,9 @@ from numba import njit
 from numpy.typing import NDArray
 
 from sparkling_mnist.augment.batch import IMAGE_SIDE, UInt8Batch, validate_batch, validate_keys
-from sparkling_mnist.augment.composite import (
-    COMPOSITE_STEPS,
-    DEFAULT_ALL,
-    DEFAULT_ALL2,
-    DEFAULT_GARMENTS,
-    GARMENT_STEPS,
-    All2Params,
-    AllParams,
-    GarmentsParams,
-    all2_choice,
-    next_all2_plan,
-    next_all_plan,
-    next_garments_plan,
-)
+from sparkling_mnist.augment.composite import all2_choice, next_all2_plan, next_all_plan, next_garments_plan
 from sparkling_mnist.augment.geometry import (
-    DEFAULT_AFFINE,
-    DEFAULT_FLIP,
-    DEFAULT_ROTATE,
-    DEFAULT_SHIFT,
-    DEFAULT_TRANSLATE,
-    DEFAULT_WARP,
     GEOMETRY_WORK,
-    AffineParams,
-    FlipParams,
-    RotateParams,
-    ShiftParams,
-    TranslateParams,
-    WarpParams,
     affine_into,
     flip_into,
     rotate_angle_settings,
@@ -63,32 +38,48 @@ from sparkling_mnist.augment.geometry import (
     warp_into,
     warp_scale,
 )
-from sparkling_mnist.augment.morphology import (
+from sparkling_mnist.augment.morphology import bold_into, erodedilate_into, square_into, square_sizes
+from sparkling_mnist.augment.noise import blotches_into, erase_into, scratches_into
+from sparkling_mnist.augment.params import (
+    COMPOSITE_STEPS,
+    DEFAULT_AFFINE,
+    DEFAULT_ALL,
+    DEFAULT_ALL2,
+    DEFAULT_BLOTCHES,
     DEFAULT_BOLD,
     DEFAULT_DILATE,
+    DEFAULT_ERASE,
     DEFAULT_ERODE,
     DEFAULT_ERODEDILATE,
+    DEFAULT_FLIP,
+    DEFAULT_GARMENTS,
+    DEFAULT_JITTER,
+    DEFAULT_ROTATE,
+    DEFAULT_SCRATCHES,
+    DEFAULT_SHIFT,
+    DEFAULT_TRANSLATE,
+    DEFAULT_WARP,
+    GARMENT_STEPS,
+    AffineParams,
+    All2Params,
+    AllParams,
+    BlotchesParams,
     BoldParams,
     DilateParams,
+    EraseParams,
     ErodeDilateParams,
     ErodeParams,
-    bold_into,
-    erodedilate_into,
-    square_into,
-    square_sizes,
-)
-from sparkling_mnist.augment.noise import (
-    DEFAULT_BLOTCHES,
-    DEFAULT_ERASE,
-    DEFAULT_SCRATCHES,
-    BlotchesParams,
-    EraseParams,
+    FlipParams,
+    GarmentsParams,
+    JitterParams,
+    RotateParams,
     ScratchesParams,
-    blotches_into,
-    erase_into,
-    scratches_into,
+    ShiftParams,
+    TranslateParams,
+    WarpParams,
 )
-from sparkling_mnist.augment.photometric import DEFAULT_JITTER, JitterParams, jitter_into
+from sparkling_mnist.augment.photometric import jitter_into
+from sparkling_mnist.augment.sharpen import unsharp_kernel
 
 _STEPS = len(COMPOSITE_STEPS)
 # Steps beyond the digit composites' seven: the two square filters (plain effects
@@ -124,11 +115,11 @@ def _settings(
         shift.distance,
         rotate_angle_settings(rotate),
         rotate.sharpen.packed(),
-        rotate.sharpen.kernel(),
+        unsharp_kernel(rotate.sharpen),
         warp_scale(warp),
         warp_basis_rows(warp.sigma),
         warp.sharpen.packed(),
-        warp.sharpen.kernel(),
+        unsharp_kernel(warp.sharpen),
         bold.max_copies,
         erodedilate.packed(),
         scratches.packed(),

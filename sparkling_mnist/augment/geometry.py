@@ -13,25 +13,23 @@ mode='constant', cval=0``); rotation and warp then go through :mod:`.sharpen`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment.batch import (
-    IMAGE_SIDE,
-    FloatBatch,
-    UInt8Batch,
-)
+from sparkling_mnist.augment.batch import IMAGE_SIDE, FloatBatch, UInt8Batch
 from sparkling_mnist.augment.gaussian import gaussian_matrix
-from sparkling_mnist.augment.sharpen import (
-    SharpenParams,
-    grey_level,
-    next_sharpen_mode,
-    sharpen_into,
+from sparkling_mnist.augment.params import (
+    AffineParams,
+    FlipParams,
+    RotateParams,
+    ShiftParams,
+    TranslateParams,
+    WarpParams,
 )
+from sparkling_mnist.augment.sharpen import grey_level, next_sharpen_mode, sharpen_into
 from sparkling_mnist.augment.stream import (
     RowStream,
     StreamState,
@@ -42,9 +40,6 @@ from sparkling_mnist.augment.stream import (
     next_uniform,
 )
 
-# Row and column offsets of the four shift directions: up, down, left, right.
-SHIFT_DIRECTIONS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
 _CENTRE = (IMAGE_SIDE - 1) / 2.0
 
 WARP_RANK = 7
@@ -52,141 +47,6 @@ WARP_RANK = 7
 
 GEOMETRY_WORK = 5
 """Float ``(28, 28)`` planes of scratch space the geometric kernels need."""
-
-
-@dataclass(frozen=True)
-class ShiftParams:
-    """Settings of ``shift``.
-
-    Attributes:
-        distance: how many pixels the image moves, up, down, left or right with
-            equal chance (default 1).
-    """
-
-    distance: int = 1
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.distance < IMAGE_SIDE:
-            raise ValueError(f"ShiftParams.distance must be in [1, {IMAGE_SIDE - 1}], got {self.distance}")
-
-
-@dataclass(frozen=True)
-class RotateParams:
-    """Settings of ``rotate``.
-
-    Attributes:
-        sigma_degrees: standard deviation of the Normal(0, sigma) rotation angle,
-            degrees (default 8).
-        min_degrees: rotations smaller than this in magnitude leave the image
-            untouched, unsharpened (default 1).
-        sharpen: how the rotated image is sharpened.
-    """
-
-    sigma_degrees: float = 8.0
-    min_degrees: float = 1.0
-    sharpen: SharpenParams = field(default_factory=SharpenParams)
-
-    def __post_init__(self) -> None:
-        if self.sigma_degrees < 0:
-            raise ValueError(f"RotateParams.sigma_degrees must be >= 0, got {self.sigma_degrees}")
-        if self.min_degrees < 0:
-            raise ValueError(f"RotateParams.min_degrees must be >= 0, got {self.min_degrees}")
-
-
-@dataclass(frozen=True)
-class WarpParams:
-    """Settings of ``warp``: an elastic distortion (Simard et al., ICDAR 2003).
-
-    Simard's field is ``alpha * G U G.T`` per axis, ``U`` a 28x28 Uniform(-1, 1)
-    noise image and ``G`` the Gaussian filter of ``sigma`` pixels as a matrix. It is
-    drawn here in ``G``'s singular basis: with ``G = V S W.T``, ``W.T U W`` has
-    uncorrelated entries of variance 1/3, so the field is
-    ``alpha / sqrt(3) * (V S) Z (V S).T`` with ``Z`` standard normal. Keeping the
-    leading :data:`WARP_RANK` terms keeps 99.996 % of the field's variance at
-    ``sigma = 4`` and needs 2 x 49 numbers per row instead of 2 x 784 (the same
-    covariance; the entries are normal where Simard's are sums of uniforms). With
-    the defaults each displacement component has an RMS of about 1.7 pixels.
-
-    Attributes:
-        alpha: displacement scale, pixels (default 34, Simard's MNIST value).
-        sigma: smoothness of the field, pixels (default 4, Simard's MNIST value).
-        sharpen: how the warped image is sharpened.
-    """
-
-    alpha: float = 34.0
-    sigma: float = 4.0
-    sharpen: SharpenParams = field(default_factory=SharpenParams)
-
-    def __post_init__(self) -> None:
-        if self.alpha < 0:
-            raise ValueError(f"WarpParams.alpha must be >= 0, got {self.alpha}")
-        if not self.sigma > 0:
-            raise ValueError(f"WarpParams.sigma must be > 0, got {self.sigma}")
-
-
-@dataclass(frozen=True)
-class FlipParams:
-    """Settings of ``flip``: a left-right mirror image (a garment's, never a digit's).
-
-    Attributes:
-        probability: chance that a row is mirrored (default 0.5; 1.0: every row).
-    """
-
-    probability: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.probability <= 1.0:
-            raise ValueError(f"FlipParams.probability must be in [0, 1], got {self.probability}")
-
-
-@dataclass(frozen=True)
-class TranslateParams:
-    """Settings of ``translate``: a move by whole pixels on both axes, zero fill.
-
-    Attributes:
-        max_pixels: the row and the column offsets are each uniform integers in
-            ``-max_pixels..max_pixels`` (default 2: Fashion-MNIST garments fill most
-            of the canvas, so larger moves cut off sleeves and hems).
-    """
-
-    max_pixels: int = 2
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_pixels < IMAGE_SIDE:
-            raise ValueError(f"TranslateParams.max_pixels must be in [1, {IMAGE_SIDE - 1}], got {self.max_pixels}")
-
-
-@dataclass(frozen=True)
-class AffineParams:
-    """Settings of ``affine``: a small rotation and isotropic scaling about the centre.
-
-    Attributes:
-        sigma_degrees: the counter-clockwise angle is Normal(0, sigma) degrees,
-            clipped to ``+-2 sigma`` (default 6).
-        scale: the zoom factor is uniform in ``[1 - scale, 1 + scale]`` (default
-            0.08: about two pixels on a 28-pixel garment); below 1 shrinks.
-    """
-
-    sigma_degrees: float = 6.0
-    scale: float = 0.08
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.sigma_degrees <= 90.0:
-            raise ValueError(f"AffineParams.sigma_degrees must be in [0, 90], got {self.sigma_degrees}")
-        if not 0.0 <= self.scale < 1.0:
-            raise ValueError(f"AffineParams.scale must be in [0, 1), got {self.scale}")
-
-    def packed(self) -> NDArray[np.float64]:
-        """``(sigma_degrees, scale)`` for the kernels."""
-        return np.array([self.sigma_degrees, self.scale])
-
-
-DEFAULT_SHIFT = ShiftParams()
-DEFAULT_ROTATE = RotateParams()
-DEFAULT_WARP = WarpParams()
-DEFAULT_FLIP = FlipParams()
-DEFAULT_TRANSLATE = TranslateParams()
-DEFAULT_AFFINE = AffineParams()
 
 
 @lru_cache(maxsize=16)

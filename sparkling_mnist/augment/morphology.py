@@ -12,116 +12,16 @@ side. Each row is filtered by a compiled per-image kernel (``*_into``);
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment.batch import (
-    IMAGE_SIDE,
-    UInt8Batch,
-)
-from sparkling_mnist.augment.geometry import SHIFT_DIRECTIONS, translate_into
+from sparkling_mnist.augment.batch import IMAGE_SIDE, UInt8Batch
+from sparkling_mnist.augment.geometry import translate_into
+from sparkling_mnist.augment.params import SHIFT_DIRECTIONS, BoldParams, DilateParams, ErodeDilateParams, ErodeParams
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_integer, next_uniform
-
-
-@dataclass(frozen=True)
-class BoldParams:
-    """Settings of ``bold``: the max of the image and copies shifted by one pixel.
-
-    Each row takes between 1 and ``max_copies`` distinct directions out of up,
-    down, left and right (count and directions uniform at random).
-
-    Attributes:
-        max_copies: most shifted copies per row, 1..4 (default 2).
-    """
-
-    max_copies: int = 2
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_copies <= len(SHIFT_DIRECTIONS):
-            raise ValueError(f"BoldParams.max_copies must be in [1, 4], got {self.max_copies}")
-
-
-def _check_size_range(owner: str, min_size: int, max_size: int) -> None:
-    if not 1 <= min_size <= max_size <= IMAGE_SIDE:
-        raise ValueError(
-            f"{owner} needs 1 <= min_size <= max_size <= {IMAGE_SIDE}, got min_size={min_size}, max_size={max_size}"
-        )
-
-
-@dataclass(frozen=True)
-class DilateParams:
-    """Settings of ``dilate``: grey dilation with a random square footprint.
-
-    Each row draws the square's side uniformly from ``min_size..max_size`` and,
-    for an even side, its anchor (see the module docstring).
-
-    Attributes:
-        min_size: smallest square side, pixels (default 2).
-        max_size: largest square side, pixels (default 3).
-    """
-
-    min_size: int = 2
-    max_size: int = 3
-
-    def __post_init__(self) -> None:
-        _check_size_range("DilateParams", self.min_size, self.max_size)
-
-
-@dataclass(frozen=True)
-class ErodeParams:
-    """Settings of ``erode``: grey erosion with a random square footprint.
-
-    Each row draws the square's side uniformly from ``min_size..max_size`` and,
-    for an even side, its anchor (see the module docstring).
-
-    Attributes:
-        min_size: smallest square side, pixels (default 2).
-        max_size: largest square side, pixels (default 2). On real MNIST digits a
-            2x2 erosion keeps about half of the ink and a 3x3 one about 13 %,
-            which erases many digits; so by default the square is 2x2 and only
-            its anchor is random.
-    """
-
-    min_size: int = 2
-    max_size: int = 2
-
-    def __post_init__(self) -> None:
-        _check_size_range("ErodeParams", self.min_size, self.max_size)
-
-
-@dataclass(frozen=True)
-class ErodeDilateParams:
-    """Settings of ``erodedilate``: each row is dilated or eroded at random.
-
-    Attributes:
-        dilate_prob: chance of dilation rather than erosion (default 0.5).
-        dilate: dilation settings.
-        erode: erosion settings.
-    """
-
-    dilate_prob: float = 0.5
-    dilate: DilateParams = field(default_factory=DilateParams)
-    erode: ErodeParams = field(default_factory=ErodeParams)
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.dilate_prob <= 1.0:
-            raise ValueError(f"ErodeDilateParams.dilate_prob must be in [0, 1], got {self.dilate_prob}")
-
-    def packed(self) -> NDArray[np.float64]:
-        """``(dilate_prob, dilate min, dilate max, erode min, erode max)`` for the kernels."""
-        return np.array(
-            [self.dilate_prob, self.dilate.min_size, self.dilate.max_size, self.erode.min_size, self.erode.max_size],
-            dtype=np.float64,
-        )
-
-
-DEFAULT_BOLD = BoldParams()
-DEFAULT_DILATE = DilateParams()
-DEFAULT_ERODE = ErodeParams()
-DEFAULT_ERODEDILATE = ErodeDilateParams()
 
 
 @njit(cache=True, nogil=True)

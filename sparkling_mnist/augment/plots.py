@@ -16,10 +16,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment import RotateParams, SharpenMode, draw_rotate_angle, draw_sharpen_mode, row_streams
 from sparkling_mnist.augment.batch import UInt8Batch, to_uint8, validate_batch
-from sparkling_mnist.augment.geometry import rotate_sample_into
-from sparkling_mnist.augment.sharpen import sharpen_batch
+from sparkling_mnist.augment.geometry import draw_rotate_angle, rotate_sample_into
+from sparkling_mnist.augment.params import RotateParams
+from sparkling_mnist.augment.seeding import row_streams
+from sparkling_mnist.augment.sharpen import SharpenMode, draw_sharpen_mode, sharpen_batch
 from sparkling_mnist.rundir import committed
 from sparkling_mnist.schema import SIDE
 

@@ -19,23 +19,8 @@ from skimage.filters import unsharp_mask
 from skimage.morphology import dilation, erosion
 from skimage.transform import SimilarityTransform, rotate, warp
 
-from sparkling_mnist.augment.composite import (
-    COMPOSITE_STEPS,
-    GARMENT_STEPS,
-    All2Params,
-    AllParams,
-    GarmentsParams,
-    draw_all2_plan,
-    draw_all_plan,
-    draw_garments_plan,
-)
+from sparkling_mnist.augment.composite import draw_all2_plan, draw_all_plan, draw_garments_plan
 from sparkling_mnist.augment.geometry import (
-    AffineParams,
-    FlipParams,
-    RotateParams,
-    ShiftParams,
-    TranslateParams,
-    WarpParams,
     draw_affine,
     draw_flip,
     draw_rotate_angle,
@@ -44,27 +29,33 @@ from sparkling_mnist.augment.geometry import (
     draw_warp_noise,
     warp_displacements,
 )
-from sparkling_mnist.augment.morphology import (
+from sparkling_mnist.augment.morphology import Square, draw_bold_directions, draw_erodedilate, draw_square
+from sparkling_mnist.augment.noise import draw_blotches, draw_erase, draw_scratches
+from sparkling_mnist.augment.params import (
+    COMPOSITE_STEPS,
+    GARMENT_STEPS,
+    AffineParams,
+    All2Params,
+    AllParams,
+    BlotchesParams,
     BoldParams,
     DilateParams,
+    EraseParams,
     ErodeDilateParams,
     ErodeParams,
-    Square,
-    draw_bold_directions,
-    draw_erodedilate,
-    draw_square,
-)
-from sparkling_mnist.augment.noise import (
-    BlotchesParams,
-    EraseParams,
+    FlipParams,
+    GarmentsParams,
+    JitterParams,
+    RotateParams,
     ScratchesParams,
-    draw_blotches,
-    draw_erase,
-    draw_scratches,
+    SharpenParams,
+    ShiftParams,
+    TranslateParams,
+    WarpParams,
 )
-from sparkling_mnist.augment.photometric import JitterParams, draw_jitter
+from sparkling_mnist.augment.photometric import draw_jitter
 from sparkling_mnist.augment.seeding import row_streams
-from sparkling_mnist.augment.sharpen import SharpenMode, SharpenParams, draw_sharpen_mode
+from sparkling_mnist.augment.sharpen import SharpenMode, draw_sharpen_mode
 from sparkling_mnist.augment.stream import RowStream
 
 Image = NDArray[np.uint8]

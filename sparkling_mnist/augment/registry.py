@@ -1,20 +1,18 @@
-"""Effect names, the functions behind them, the kinds of image each suits, and a seeded
-one-call entry point."""
+"""Effect names bound to their batch functions, and a seeded one-call entry point (the
+settings and kinds of image of each name: :mod:`.params`)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sparkling_mnist.augment.batch import UInt8Batch, validate_batch
-from sparkling_mnist.augment.composite import All2Params, AllParams, GarmentsParams
 from sparkling_mnist.augment.effects import (
     affine_batch,
     all2_batch,
@@ -34,19 +32,8 @@ from sparkling_mnist.augment.effects import (
     translate_batch,
     warp_batch,
 )
-from sparkling_mnist.augment.geometry import (
-    AffineParams,
-    FlipParams,
-    RotateParams,
-    ShiftParams,
-    TranslateParams,
-    WarpParams,
-)
-from sparkling_mnist.augment.morphology import BoldParams, DilateParams, ErodeDilateParams, ErodeParams
-from sparkling_mnist.augment.noise import BlotchesParams, EraseParams, ScratchesParams
-from sparkling_mnist.augment.photometric import JitterParams
+from sparkling_mnist.augment.params import effect_spec
 from sparkling_mnist.augment.seeding import row_keys
-from sparkling_mnist.errors import UnknownEffectError
 
 logger = logging.getLogger(__name__)
 
@@ -65,79 +52,29 @@ class EffectFn(Protocol):
         ...
 
 
-ImageKind = Literal["digits", "garments"]
-"""What the images show: handwritten digits (MNIST) or garments (Fashion-MNIST)."""
-
-_DIGITS: frozenset[ImageKind] = frozenset({"digits"})
-_GARMENTS: frozenset[ImageKind] = frozenset({"garments"})
-_BOTH: frozenset[ImageKind] = _DIGITS | _GARMENTS
-
-
-@dataclass(frozen=True)
-class _Entry:
-    function: EffectFn
-    params_type: type
-    kinds: frozenset[ImageKind]
-
-
-# Stroke, pen and elastic effects make sense for handwriting only; a mirrored digit is
-# not a digit; moves, small affine maps, occlusion and lighting suit both.
-_ENTRIES: Mapping[str, _Entry] = MappingProxyType(
+# Every effect of :data:`EFFECT_SPECS` and its batch function.
+EFFECTS: Mapping[str, EffectFn] = MappingProxyType(
     {
-        "rotate": _Entry(rotate_batch, RotateParams, _DIGITS),
-        "warp": _Entry(warp_batch, WarpParams, _DIGITS),
-        "shift": _Entry(shift_batch, ShiftParams, _BOTH),
-        "bold": _Entry(bold_batch, BoldParams, _DIGITS),
-        "dilate": _Entry(dilate_batch, DilateParams, _DIGITS),
-        "erode": _Entry(erode_batch, ErodeParams, _DIGITS),
-        "erodedilate": _Entry(erodedilate_batch, ErodeDilateParams, _DIGITS),
-        "scratches": _Entry(scratches_batch, ScratchesParams, _DIGITS),
-        "blotches": _Entry(blotches_batch, BlotchesParams, _DIGITS),
-        "all": _Entry(all_batch, AllParams, _DIGITS),
-        "all2": _Entry(all2_batch, All2Params, _DIGITS),
-        "flip": _Entry(flip_batch, FlipParams, _GARMENTS),
-        "translate": _Entry(translate_batch, TranslateParams, _BOTH),
-        "affine": _Entry(affine_batch, AffineParams, _BOTH),
-        "erase": _Entry(erase_batch, EraseParams, _BOTH),
-        "jitter": _Entry(jitter_batch, JitterParams, _BOTH),
-        "garments": _Entry(garments_batch, GarmentsParams, _GARMENTS),
+        "rotate": rotate_batch,
+        "warp": warp_batch,
+        "shift": shift_batch,
+        "bold": bold_batch,
+        "dilate": dilate_batch,
+        "erode": erode_batch,
+        "erodedilate": erodedilate_batch,
+        "scratches": scratches_batch,
+        "blotches": blotches_batch,
+        "all": all_batch,
+        "all2": all2_batch,
+        "flip": flip_batch,
+        "translate": translate_batch,
+        "affine": affine_batch,
+        "erase": erase_batch,
+        "jitter": jitter_batch,
+        "garments": garments_batch,
     }
 )
-
-EFFECTS: Mapping[str, EffectFn] = MappingProxyType({name: entry.function for name, entry in _ENTRIES.items()})
-"""Effect name -> batch function, read-only."""
-
-PRESET_EFFECTS: Mapping[ImageKind, tuple[str, ...]] = MappingProxyType(
-    {
-        "digits": (
-            "rotate",
-            "warp",
-            "shift",
-            "bold",
-            "dilate",
-            "erode",
-            "erodedilate",
-            "scratches",
-            "blotches",
-            "all",
-            "all2",
-        ),
-        "garments": ("garments",),
-    }
-)
-"""The effects made for each kind of image when none are named (digits: the recipe's list)."""
-
-
-def known_effects() -> list[str]:
-    """Return the registered effect names, sorted."""
-    return sorted(_ENTRIES)
-
-
-def _entry(name: str) -> _Entry:
-    try:
-        return _ENTRIES[name]
-    except KeyError:
-        raise UnknownEffectError(name, known_effects()) from None
+"""Effect name -> batch function, read-only (the same names as :data:`EFFECT_SPECS`)."""
 
 
 def get_effect(name: str) -> EffectFn:
@@ -147,25 +84,8 @@ def get_effect(name: str) -> EffectFn:
         UnknownEffectError: if ``name`` is not registered (the message lists the
             known names).
     """
-    return _entry(name).function
-
-
-def effect_suits(name: str, kind: ImageKind) -> bool:
-    """Whether effect ``name`` makes sense on images of ``kind``.
-
-    Raises:
-        UnknownEffectError: if ``name`` is not registered.
-    """
-    return kind in _entry(name).kinds
-
-
-def effect_params_type(name: str) -> type:
-    """Return the frozen dataclass holding the settings of effect ``name``.
-
-    Raises:
-        UnknownEffectError: if ``name`` is not registered.
-    """
-    return _entry(name).params_type
+    effect_spec(name)
+    return EFFECTS[name]
 
 
 def apply_effect(
@@ -200,16 +120,17 @@ def apply_effect(
         ValueError: on a malformed batch, ids, copy indices or seed, or when the
             number of ids differs from the number of images.
     """
-    entry = _entry(name)
-    if params is not None and not isinstance(params, entry.params_type):
-        raise TypeError(f"effect {name!r} takes {entry.params_type.__name__} settings, got {type(params).__name__}")
+    params_type = effect_spec(name).params_type
+    function = EFFECTS[name]
+    if params is not None and not isinstance(params, params_type):
+        raise TypeError(f"effect {name!r} takes {params_type.__name__} settings, got {type(params).__name__}")
     images = validate_batch(images)
     ids = np.asarray(source_ids)
     if ids.shape != (images.shape[0],):
         raise ValueError(f"source_ids must have shape ({images.shape[0]},), one id per image, got {ids.shape}")
     started = time.perf_counter()
     keys = row_keys(run_seed, ids, copy_index, name)
-    out = entry.function(images, keys) if params is None else entry.function(images, keys, params)
+    out = function(images, keys) if params is None else function(images, keys, params)
     logger.debug(
         "effect %s: %d rows in %.3f s",
         name,

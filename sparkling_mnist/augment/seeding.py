@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from sparkling_mnist.augment.stream import GOLDEN_GAMMA, RowStream, mix64
+from sparkling_mnist.augment.mixing import GOLDEN_GAMMA
+from sparkling_mnist.augment.stream import RowStream, mix64
 
 SEED_SCHEME_VERSION = 2
 """Part of every row's entropy. Change it only to deliberately change all outputs."""

@@ -15,21 +15,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment.arrow import EFFECT_CODES, effect_codes_of
-from sparkling_mnist.augment.stream import GOLDEN_GAMMA, mix64
+from sparkling_mnist.augment.ids import EFFECT_CODES, effect_codes_of
+from sparkling_mnist.augment.mixing import GOLDEN_GAMMA, mix64
 
 
 def splitmix64(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64 of each value: the augmentation streams' `mix64` of `value + golden`. Pure."""
-    kernel: Any = mix64  # typed for one uint64; numba compiles it for arrays too
-    mixed = kernel(np.asarray(values, dtype=np.uint64) + GOLDEN_GAMMA)
-    return np.asarray(mixed, dtype=np.uint64)
+    return mix64(np.asarray(values, dtype=np.uint64) + GOLDEN_GAMMA)
 
 
 def subset_seed(run_seed: int, model: str) -> int:

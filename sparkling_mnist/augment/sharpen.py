@@ -16,7 +16,6 @@ to the original"; read here as three alternatives, the unsharp mask the most lik
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -25,12 +24,10 @@ from numpy.typing import NDArray
 
 from sparkling_mnist.augment.batch import IMAGE_SIDE, FloatBatch, UInt8Batch
 from sparkling_mnist.augment.gaussian import gaussian_kernel
+from sparkling_mnist.augment.params import SharpenParams
 from sparkling_mnist.augment.stream import RowStream, StreamState, next_uniform
 
 _GREY_LEVELS = 256
-
-MAX_UNSHARP_RADIUS = 6.0
-"""Widest unsharp-mask Gaussian, pixels: a 49-tap kernel, wider than a digit stroke by far."""
 
 
 class SharpenMode(IntEnum):
@@ -41,67 +38,9 @@ class SharpenMode(IntEnum):
     MATCH = 2
 
 
-@dataclass(frozen=True)
-class SharpenParams:
-    """How interpolated images are sharpened.
-
-    Attributes:
-        unsharp_weight: relative chance of the unsharp mask (default 0.6).
-        contrast_weight: relative chance of the contrast stretch (default 0.2).
-        match_weight: relative chance of histogram matching to the source image
-            (default 0.2). The three weights are normalised; their sum must be > 0.
-        unsharp_radius: Gaussian sigma of the unsharp mask, pixels (default 1.0,
-            the scikit-image default).
-        unsharp_amount: unsharp mask strength (default 1.0, the scikit-image
-            default).
-        contrast_low: grey level mapped to 0 by the stretch (default 64).
-        contrast_high: grey level mapped to 255 by the stretch (default 192).
-    """
-
-    unsharp_weight: float = 0.6
-    contrast_weight: float = 0.2
-    match_weight: float = 0.2
-    unsharp_radius: float = 1.0
-    unsharp_amount: float = 1.0
-    contrast_low: float = 64.0
-    contrast_high: float = 192.0
-
-    def __post_init__(self) -> None:
-        weights = (self.unsharp_weight, self.contrast_weight, self.match_weight)
-        if min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(
-                "SharpenParams: unsharp_weight, contrast_weight and match_weight must "
-                f"be >= 0 with a positive sum, got {weights}"
-            )
-        if not 0 < self.unsharp_radius <= MAX_UNSHARP_RADIUS:
-            raise ValueError(
-                f"SharpenParams.unsharp_radius must be in (0, {MAX_UNSHARP_RADIUS}], got {self.unsharp_radius}"
-            )
-        if self.unsharp_amount < 0:
-            raise ValueError(f"SharpenParams.unsharp_amount must be >= 0, got {self.unsharp_amount}")
-        if not 0 <= self.contrast_low < self.contrast_high <= 255:
-            raise ValueError(
-                "SharpenParams needs 0 <= contrast_low < contrast_high <= 255, got "
-                f"{self.contrast_low} and {self.contrast_high}"
-            )
-
-    def packed(self) -> NDArray[np.float64]:
-        """The settings as the kernels take them: weights, radius, amount, low, high."""
-        return np.array(
-            [
-                self.unsharp_weight,
-                self.contrast_weight,
-                self.match_weight,
-                self.unsharp_radius,
-                self.unsharp_amount,
-                self.contrast_low,
-                self.contrast_high,
-            ]
-        )
-
-    def kernel(self) -> NDArray[np.float64]:
-        """The unsharp mask's 1-D Gaussian weights, as the kernels take them."""
-        return gaussian_kernel(self.unsharp_radius)
+def unsharp_kernel(params: SharpenParams) -> NDArray[np.float64]:
+    """The unsharp mask's 1-D Gaussian weights of `params`, as the kernels take them."""
+    return gaussian_kernel(params.unsharp_radius)
 
 
 @njit(cache=True, nogil=True)
@@ -313,7 +252,7 @@ def sharpen_batch(
     """
     out = np.empty(sources.shape, dtype=np.uint8)
     work = np.empty((2, IMAGE_SIDE, IMAGE_SIDE))
-    packed, kernel = params.packed(), params.kernel()
+    packed, kernel = params.packed(), unsharp_kernel(params)
     for i in range(sources.shape[0]):
         sharpen_into(np.ascontiguousarray(interpolated[i]), sources[i], int(modes[i]), packed, kernel, work, out[i])
     return out

@@ -25,8 +25,9 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from sparkling_mnist.augment import RotateParams
-from sparkling_mnist.augment.arrow import AUGMENTED_ARROW_SCHEMA, AugmentPlan, augment_batches
+from sparkling_mnist.augment.arrow import AUGMENTED_ARROW_SCHEMA, augment_batches
+from sparkling_mnist.augment.ids import AugmentPlan
+from sparkling_mnist.augment.params import RotateParams
 from sparkling_mnist.augment.plots import (
     effect_grid_figure,
     rotation_sharpen_stages,

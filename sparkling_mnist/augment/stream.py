@@ -16,14 +16,16 @@ functions the kernels use are the ones a reference implementation replays.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
+from sparkling_mnist.augment.mixing import GOLDEN_GAMMA
+from sparkling_mnist.augment.mixing import mix64 as splitmix_finaliser
+
 _ONE = np.uint64(1)
 _UNIT = 1.0 / 9007199254740992.0  # 2**-53
 _TWO_PI = 2.0 * math.pi
@@ -32,13 +34,8 @@ StreamState = NDArray[np.uint64]
 """A ``(2,)`` ``uint64`` array: the row's key, then how many numbers it has drawn."""
 
 
-@njit(cache=True, nogil=True)
-def mix64(value: np.uint64) -> np.uint64:
-    """SplitMix64's finaliser: a bijective avalanche of 64 bits."""
-    z = value
-    z = (z ^ (z >> np.uint64(30))) * _MIX_1
-    z = (z ^ (z >> np.uint64(27))) * _MIX_2
-    return z ^ (z >> np.uint64(31))
+mix64 = cast("Callable[[np.uint64], np.uint64]", njit(cache=True, nogil=True)(splitmix_finaliser))
+"""SplitMix64's finaliser (:func:`.mixing.mix64`), compiled for the kernels."""
 
 
 @njit(cache=True, nogil=True)

@@ -21,19 +21,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.cli.options import add_job_options, configure_logging, parse_conf
 from sparkling_mnist.config.loading import load_config
-from sparkling_mnist.data.h2o_frames import images_to_h2o
-from sparkling_mnist.data.ingest import read_split
 from sparkling_mnist.errors import ExportError, SparklingMnistError
 from sparkling_mnist.export.check import DEFAULT_SAMPLE_ROWS, DEFAULT_TOLERANCE
-from sparkling_mnist.export.exporter import ExportReport, export_keras
-from sparkling_mnist.export.h2o_network import load_h2o_model
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import SPLITS
+
+if TYPE_CHECKING:
+    from sparkling_mnist.export.exporter import ExportReport
+    from sparkling_mnist.runtime.session import SparkH2OSession
 
 log = logging.getLogger("sparkling_mnist")
 
@@ -86,6 +85,11 @@ def export_from_run(
         ExportError: the split is missing, the model cannot be found or exported, or
             the check failed.
     """
+    from sparkling_mnist.data.h2o_frames import images_to_h2o  # Spark and H2O: loaded when the command runs
+    from sparkling_mnist.data.ingest import read_split
+    from sparkling_mnist.export.exporter import export_keras
+    from sparkling_mnist.export.h2o_network import load_h2o_model
+
     if not run.split(split).is_dir():
         raise ExportError(f"run {run.root} has no {split} split at {run.split(split)}; run `sparkling-mnist ingest`")
     hc = session.h2o
@@ -101,6 +105,8 @@ def run_export(args: argparse.Namespace) -> int:
     """Run a parsed `export-keras` command. Returns 0 done, 2 a problem the user can fix."""
     try:
         cfg = load_config(args.config, [*args.set, f"run.dir={args.run}"])
+        from sparkling_mnist.runtime.session import SparkH2OSession  # Spark and H2O: once the config holds
+
         with SparkH2OSession(cfg, parse_conf(args.conf)) as session:
             report = export_from_run(
                 session,

@@ -8,6 +8,9 @@
     sparkling-mnist train-team --config conf/local.yaml --set team.keep=2
     sparkling-mnist models verify --config conf/local.yaml --store s3://bucket/models
     sparkling-mnist export-keras --run runs/local --model models/AE200_... --out ae200.keras --layer 0
+
+Each command imports what it runs (the stages, Spark, H2O) when it runs: a mistyped
+option or config key is answered before any of them loads.
 """
 
 from __future__ import annotations
@@ -33,14 +36,7 @@ from sparkling_mnist.cli.options import (
 )
 from sparkling_mnist.config.loading import load_config, shipped_configs
 from sparkling_mnist.errors import SparklingMnistError
-from sparkling_mnist.pipeline.runner import run_stages
-from sparkling_mnist.runtime.cluster import LocalCluster, stop_recorded
-from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.scoring.engines import ENGINES
-from sparkling_mnist.scoring.job import run_score
-from sparkling_mnist.scoring.pipeline_model import export_pipeline
-from sparkling_mnist.scoring.plan import ScoringPlan
-from sparkling_mnist.store import open_store
+from sparkling_mnist.scoring import ENGINES
 
 log = logging.getLogger("sparkling_mnist")
 
@@ -123,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stages, _ = COMMANDS[args.command]
     try:
         cfg = load_config(args.config, args.set)
+        from sparkling_mnist.pipeline.runner import run_stages  # the stages, Spark and H2O: once the config holds
+
         run = run_stages(cfg, stages, parse_conf(args.conf), force=args.force)
     except SparklingMnistError as exc:
         log.error("%s failed: %s", args.command, exc)
@@ -132,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _export_pipeline(args: argparse.Namespace) -> int:
+    from sparkling_mnist.runtime.session import SparkH2OSession
+    from sparkling_mnist.scoring.pipeline_model import export_pipeline
+    from sparkling_mnist.scoring.plan import ScoringPlan
+    from sparkling_mnist.store import open_store
+
     try:
         cfg = load_config(args.config, store_overrides(args))
         with SparkH2OSession(cfg, parse_conf(args.conf)) as session:
@@ -160,6 +163,8 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _cluster(args: argparse.Namespace) -> int:
+    from sparkling_mnist.runtime.cluster import LocalCluster, stop_recorded
+
     try:
         if args.action == "stop":
             log.info("stopped %d process group(s)", stop_recorded(args.root.resolve()))
@@ -175,6 +180,8 @@ def _cluster(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from sparkling_mnist.scoring.job import run_score
+
     try:
         cfg = load_config(args.config, store_overrides(args))
         out = run_score(cfg, engine=args.engine, out=args.out.resolve(), cli_conf=parse_conf(args.conf))

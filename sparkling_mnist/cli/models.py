@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.cli.options import add_job_options, add_store_options, parse_conf, store_overrides
 from sparkling_mnist.config.loading import load_config
 from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.errors import SparklingMnistError
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.runtime.session import SparkH2OSession
-from sparkling_mnist.store import open_store
-from sparkling_mnist.store.run import save_run
+
+if TYPE_CHECKING:
+    from sparkling_mnist.runtime.session import SparkH2OSession
 
 log = logging.getLogger("sparkling_mnist")
 
@@ -47,6 +47,8 @@ def run_models(args: argparse.Namespace) -> int:
     """Run one `models` action; returns the exit code."""
     try:
         cfg = load_config(args.config, store_overrides(args))
+        from sparkling_mnist.runtime.session import SparkH2OSession  # Spark and H2O: once the config holds
+
         if args.action in ("list", "verify") and not (cfg.store.uri or "").startswith("hdfs://"):
             return _list_or_verify(cfg, args.action, explicit_run=args.run_id)
         with SparkH2OSession(cfg, parse_conf(args.conf)) as session:
@@ -61,6 +63,8 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _list_or_verify(cfg: JobConfig, action: str, *, explicit_run: str | None, spark: Any = None) -> int:
+    from sparkling_mnist.store import open_store
+
     store = open_store(cfg.store, spark)
     runs = [explicit_run] if explicit_run else store.runs()
     problems = 0
@@ -89,6 +93,9 @@ def _list_or_verify(cfg: JobConfig, action: str, *, explicit_run: str | None, sp
 def _save_all(cfg: JobConfig, session: SparkH2OSession) -> int:
     """Every model of the run directory (those its metrics name, and every other model
     file) saved to the store with the manifest."""
+    from sparkling_mnist.store import open_store
+    from sparkling_mnist.store.run import save_run
+
     store = open_store(cfg.store, session.spark)
     report = save_run(store, session, RunDir.at(cfg.run.dir), cfg.store_run_id(), every_file=True)
     for model_id, reason in report.failed.items():
@@ -98,6 +105,8 @@ def _save_all(cfg: JobConfig, session: SparkH2OSession) -> int:
 
 
 def _load(cfg: JobConfig, session: SparkH2OSession) -> int:
+    from sparkling_mnist.store import open_store
+
     _ = session.h2o
     loaded = open_store(cfg.store, session.spark).load_run(cfg.store_run_id())
     for stored_id, model in loaded.items():

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from sparkling_mnist.augment import (
-    EFFECTS,
+from sparkling_mnist.augment.ids import MAX_COPIES, AugmentPlan
+from sparkling_mnist.augment.params import (
+    EFFECT_SPECS,
     PRESET_EFFECTS,
     AffineParams,
     All2Params,
@@ -36,7 +37,6 @@ from sparkling_mnist.augment import (
     effect_suits,
     known_effects,
 )
-from sparkling_mnist.augment.arrow import MAX_COPIES, AugmentPlan
 from sparkling_mnist.augment.selection import RowSelection, subset_seed
 from sparkling_mnist.config.recipe import (
     AUTOENCODER_PROFILES,
@@ -228,7 +228,7 @@ class IngestSettings(_Section):
 
 
 def _known_effect(name: str) -> str:
-    if name not in EFFECTS:
+    if name not in EFFECT_SPECS:
         raise ValueError(f"unknown effect {name!r}; known effects: {', '.join(known_effects())}")
     return name
 

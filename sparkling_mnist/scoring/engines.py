@@ -36,6 +36,7 @@ from sparkling_mnist.evaluate.h2o_classifier import predict_probabilities
 from sparkling_mnist.features.autoencoders import deep_features
 from sparkling_mnist.ood.flags import ANOMALY_FLAG, ood_columns
 from sparkling_mnist.ood.h2o_detectors import anomaly_scores, reconstruction_errors
+from sparkling_mnist.scoring import ENGINES
 from sparkling_mnist.scoring.pipeline_model import build_pipeline_model, load_stored_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan, combine
 from sparkling_mnist.store.model_store import ModelStore
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
-
-ENGINES = ("h2o", "spark")
 
 
 # The h2o engine

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sparkling_mnist.augment.arrow import AugmentPlan
+from sparkling_mnist.augment.ids import AugmentPlan
 from sparkling_mnist.augment.stage import ARROW_BATCH_CONF, augment_images
 from sparkling_mnist.config import validate_config
 from sparkling_mnist.runtime.session import SparkH2OSession

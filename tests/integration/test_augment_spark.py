@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sparkling_mnist.augment import RotateParams, apply_effect
-from sparkling_mnist.augment.arrow import AugmentPlan, augmented_ids
+from sparkling_mnist.augment.ids import AugmentPlan, augmented_ids
 from sparkling_mnist.augment.stage import ARROW_BATCH_CONF, augment_images, pixels_of, run_augment
 from sparkling_mnist.config import JobConfig
 from sparkling_mnist.data.ingest import read_split, run_ingest

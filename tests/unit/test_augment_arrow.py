@@ -15,13 +15,12 @@ from sparkling_mnist.augment import (
     effect_params_type,
     known_effects,
 )
-from sparkling_mnist.augment.arrow import (
-    AUGMENTED_ARROW_SCHEMA,
+from sparkling_mnist.augment.arrow import AUGMENTED_ARROW_SCHEMA, augment_batches
+from sparkling_mnist.augment.ids import (
     EFFECT_CODES,
     MAX_COPIES,
     MAX_SOURCE_ID,
     AugmentPlan,
-    augment_batches,
     augmented_ids,
     decode_augmented_id,
 )

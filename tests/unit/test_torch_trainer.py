@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sparkling_mnist.augment.arrow import augmented_ids
+from sparkling_mnist.augment.ids import augmented_ids
 from sparkling_mnist.augment.selection import RowSelection, augmented_mask
 from sparkling_mnist.torch_trainer import ParquetPart, TrainingData
 from sparkling_mnist.torch_trainer.data import files_for_rank, load_rows

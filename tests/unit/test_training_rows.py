@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sparkling_mnist.augment.arrow import augmented_ids
+from sparkling_mnist.augment.ids import augmented_ids
 from sparkling_mnist.augment.selection import RowSelection, augmented_mask, select_batch, splitmix64, subset_seed
 from sparkling_mnist.config import JobConfig, validate_config
 from sparkling_mnist.errors import ConfigError
