@@ -31,8 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from sparkling_mnist.config import load_config
-from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
-from sparkling_mnist.export.network_spec import NetworkSpec
+from sparkling_mnist.network.encoder_chain import ChainLink, feature_batch, feature_schema
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS

@@ -28,10 +28,10 @@ from sparkling_mnist.baseline.classifier import baseline_rows, classifier_parame
 from sparkling_mnist.config import JobConfig, MemberSpec, load_config
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink
-from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.features.autoencoders import deep_features, feature_columns, nonconstant_columns, train_autoencoder
 from sparkling_mnist.features.stage import feature_names
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
+from sparkling_mnist.network.h2o_reader import read_network
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS

@@ -23,6 +23,9 @@ SIDE = 28
 PIXELS = SIDE * SIDE
 NUM_CLASSES = 10
 SPLITS = ("train", "valid", "test")
+FOREST = "isolation forest"
+"""The isolation forest's name among the out-of-distribution detectors (metrics.json, plots,
+the store's manifest)."""
 PIXEL_COLUMNS = tuple(f"px{i}" for i in range(PIXELS))
 
 IMAGE_ARROW_SCHEMA = pa.schema(

@@ -48,6 +48,12 @@ class StoreLocation:
         return cls(parsed.scheme, f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}")
 
     @property
+    def needs_spark(self) -> bool:
+        """Whether the store is read and written through Spark's JVM (HDFS: Hadoop's
+        client); a local or S3 store needs no Spark session."""
+        return self.scheme == "hdfs"
+
+    @property
     def bucket(self) -> str:
         """The S3 bucket (s3 only)."""
         return urlparse(self.root).netloc

@@ -88,7 +88,7 @@ def export_from_run(
     from sparkling_mnist.data.h2o_frames import images_to_h2o  # Spark and H2O: loaded when the command runs
     from sparkling_mnist.data.ingest import read_split
     from sparkling_mnist.export.exporter import export_keras
-    from sparkling_mnist.export.h2o_network import load_h2o_model
+    from sparkling_mnist.network.h2o_reader import load_h2o_model
 
     if not run.split(split).is_dir():
         raise ExportError(f"run {run.root} has no {split} split at {run.split(split)}; run `sparkling-mnist ingest`")

@@ -49,7 +49,8 @@ def run_models(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, store_overrides(args))
         from sparkling_mnist.runtime.session import SparkH2OSession  # Spark and H2O: once the config holds
 
-        if args.action in ("list", "verify") and not (cfg.store.uri or "").startswith("hdfs://"):
+        location = cfg.store.location
+        if args.action in ("list", "verify") and not (location is not None and location.needs_spark):
             return _list_or_verify(cfg, args.action, explicit_run=args.run_id)
         with SparkH2OSession(cfg, parse_conf(args.conf)) as session:
             if args.action in ("list", "verify"):

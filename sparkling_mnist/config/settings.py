@@ -10,7 +10,16 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sparkling_mnist.augment.ids import MAX_COPIES, AugmentPlan
 from sparkling_mnist.augment.params import (
@@ -713,6 +722,7 @@ class StoreSettings(_Section):
     uri: str | None = Field(None, description="None: no store stage")
     run_id: str | None = Field(None, description="default: the run directory's name")
     s3: S3Settings = Field(default_factory=S3Settings)
+    _location: StoreLocation | None = PrivateAttr(default=None)
 
     @field_validator("uri")
     @classmethod
@@ -723,6 +733,15 @@ class StoreSettings(_Section):
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return uri
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Parse `uri` once into the typed location every user of the store reads."""
+        self._location = StoreLocation.parse(self.uri) if self.uri is not None else None
+
+    @property
+    def location(self) -> StoreLocation | None:
+        """Where the store lives (scheme, root, whether it needs Spark); None: no store."""
+        return self._location
 
     @field_validator("run_id")
     @classmethod

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export.network_spec import NetworkSpec
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.rundir import write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -33,9 +33,9 @@ from sparkling_mnist.export.check import (
     check_agreement,
     h2o_reference,
 )
-from sparkling_mnist.export.h2o_network import read_network
-from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import encode, expand_inputs, forward, predict_labels
+from sparkling_mnist.network.forward import encode, expand_inputs, forward, predict_labels
+from sparkling_mnist.network.h2o_reader import read_network
+from sparkling_mnist.network.spec import NetworkSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def export_network(
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     layer: int | None = None,
 ) -> ExportReport:
-    """Export the network for numpy scoring (`NetworkSpec.load` + `numpy_forward`).
+    """Export the network for numpy scoring (`NetworkSpec.load` + `network.forward`).
 
     Args:
         model: a trained H2O deep-learning model (fetched by id or loaded from a file).

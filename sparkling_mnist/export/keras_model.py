@@ -4,7 +4,7 @@
 Needs the optional extra: `pip install 'sparkling-mnist[keras]'` (Keras with the
 PyTorch CPU backend). The backend defaults to torch; an explicit `KERAS_BACKEND` wins.
 
-The model takes the raw input units of `numpy_forward.expand_inputs` (one-hot
+The model takes the raw input units of `network.forward.expand_inputs` (one-hot
 categoricals, numerics as they are; for an all-numeric model such as MNIST, simply
 the spec's `input_columns`) and computes:
 
@@ -48,7 +48,7 @@ import keras
 import numpy as np
 
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export.network_spec import LOG_LINK_MAX, Layer, NetworkSpec
+from sparkling_mnist.network.spec import LOG_LINK_MAX, Layer, NetworkSpec
 
 KERAS_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "elu": "elu", "softmax": "softmax", "linear": None}
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow as pa
 
 from sparkling_mnist.errors import FeatureAgreementError
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels, feature_batch, feature_schema
-from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.features.autoencoders import deep_features
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels, feature_batch, feature_schema
+from sparkling_mnist.network.h2o_reader import read_network
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
 

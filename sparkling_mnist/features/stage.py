@@ -24,7 +24,6 @@ from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.h2o_frames import images_to_h2o
 from sparkling_mnist.errors import InputDataError
 from sparkling_mnist.evaluate.charts import score_history_chart
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.features.augmented import write_augmented_features
 from sparkling_mnist.features.autoencoders import (
     AutoencoderInputs,
@@ -36,6 +35,7 @@ from sparkling_mnist.features.autoencoders import (
     train_autoencoder,
 )
 from sparkling_mnist.features.torch_training import autoencoder_data, train_autoencoder_with_torch, trainer_history
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sparkling_mnist.config import AutoencoderSpec
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink
-from sparkling_mnist.export.h2o_network import read_network
 from sparkling_mnist.features.autoencoders import HISTORY_COLUMNS, AutoencoderInputs
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
+from sparkling_mnist.network.h2o_reader import read_network
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.torch_trainer import H2OTarget, ParquetPart, TrainingData, train_with_torch
 

@@ -6,5 +6,5 @@ Modules: `flags` (thresholds, flags and the per-row columns `score` writes; pure
 `evaluation` (the mixed set and the detectors' AUC/AUCPR; numpy), `h2o_detectors`
 (the H2O glue: the isolation forest, H2O's `anomaly`), `stage` (the `ood` stage). The
 report's section is `evaluate.ood_section`; the numpy reconstruction error is
-`export.numpy_forward.reconstruction_error`.
+`network.forward.reconstruction_error`.
 """

@@ -20,9 +20,6 @@ RECONSTRUCTION_FLAG = "reconstruction_flag"
 OOD_COLUMNS = (ANOMALY_SCORE, ANOMALY_FLAG, RECONSTRUCTION_ERROR, RECONSTRUCTION_FLAG)
 """What `score` writes per row when the stored run has out-of-distribution detectors."""
 
-FOREST = "isolation forest"
-"""The isolation forest's name among the detectors (metrics.json, plots)."""
-
 
 def reconstruction_detector(autoencoder: str) -> str:
     """The detector name of an autoencoder's reconstruction error."""

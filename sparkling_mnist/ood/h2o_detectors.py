@@ -75,7 +75,7 @@ def upload_table(table: pd.DataFrame) -> Any:
 
 def reconstruction_errors(autoencoder: Any, frame: Any) -> np.ndarray:
     """An autoencoder's reconstruction error of every row (H2O's `anomaly`: the mean
-    squared error over its scaled input units; `export.numpy_forward.reconstruction_error`
+    squared error over its scaled input units; `network.forward.reconstruction_error`
     computes the same without H2O)."""
     errors = autoencoder.anomaly(frame)
     return np.asarray(errors.as_data_frame(use_multi_thread=False).iloc[:, 0].to_numpy(np.float64), dtype=np.float64)

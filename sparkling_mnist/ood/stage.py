@@ -21,13 +21,14 @@ from sparkling_mnist.config.settings import FeaturesSettings, OodSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.errors import ConfigError
+from sparkling_mnist.evaluate.charts import plot_roc_pr
 from sparkling_mnist.evaluate.ood_section import OOD_PLOT
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
-from sparkling_mnist.export.h2o_network import read_network
-from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import reconstruction_error
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
+from sparkling_mnist.network.forward import reconstruction_error
+from sparkling_mnist.network.h2o_reader import read_network
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.ood.evaluation import OTHERS_NAME, evaluate_detectors, mixed_set, others_files, read_others
-from sparkling_mnist.ood.flags import FOREST, flag, reconstruction_detector, threshold_at
+from sparkling_mnist.ood.flags import flag, reconstruction_detector, threshold_at
 from sparkling_mnist.ood.h2o_detectors import (
     anomaly_scores,
     isolation_forest_parameters,
@@ -36,8 +37,7 @@ from sparkling_mnist.ood.h2o_detectors import (
 )
 from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.runtime.models import load_model, model_in_cluster, save_model
-from sparkling_mnist.schema import PIXEL_COLUMNS
-from sparkling_mnist.team.plots import plot_roc_pr
+from sparkling_mnist.schema import FOREST, PIXEL_COLUMNS
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from sparkling_mnist.runtime.models import save_model
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, load_pipeline, store_pipeline
 from sparkling_mnist.scoring.plan import ScoringPlan
-from sparkling_mnist.store import open_store
+from sparkling_mnist.store import ModelStore, open_store
 from sparkling_mnist.store.run import save_run
 from sparkling_mnist.team.members import check_team_parameters
 from sparkling_mnist.team.stage import TeamInputs, build_team
@@ -265,12 +265,16 @@ class StageRunner:
 
         self._stage("ood", work)
 
+    def _open_store(self) -> ModelStore:
+        """The configured store, through Spark's JVM only when its location needs it."""
+        location = self.cfg.store.location
+        return open_store(self.cfg.store, self.session.spark if location is not None and location.needs_spark else None)
+
     def store(self) -> None:
         """Every model of the run saved to the model store, with its manifest (written last)."""
 
         def work() -> dict[str, Any]:
-            uri = self.cfg.store.uri or ""
-            store = open_store(self.cfg.store, self.session.spark if uri.startswith("hdfs://") else None)
+            store = self._open_store()
             report = save_run(store, self.session, self.run, self.cfg.store_run_id())
             if not report.ok:
                 listing = "; ".join(f"{model}: {reason}" for model, reason in report.failed.items())
@@ -296,9 +300,8 @@ class StageRunner:
         """The finished run logged to MLflow (`tracking`): config, figures, report, plots,
         the store's manifest and the run's PipelineModel when it was stored."""
         manifest = pipeline = None
-        if self.cfg.store.uri:
-            uri = self.cfg.store.uri
-            store = open_store(self.cfg.store, self.session.spark if uri.startswith("hdfs://") else None)
+        if self.cfg.store.location is not None:
+            store = self._open_store()
             manifest = store.manifest(self.cfg.store_run_id())
             if manifest["lineage"].get("team") and manifest["lineage"].get("autoencoders"):
                 _ = self.session.spark

@@ -46,7 +46,7 @@ def store_java_options(cfg: JobConfig) -> tuple[str, ...]:
     style, and the store's bound on tries and its timeouts (H2O writes and reads the
     model binaries; without these its SDK's defaults apply: 3 retries, 50 s). Credentials
     are not among them: H2O reads the AWS environment variables or the AWS chain."""
-    if not (cfg.store.uri or "").startswith("s3://"):
+    if cfg.store.location is None or cfg.store.location.scheme != "s3":
         return ()
     s3 = cfg.store.s3
     timeout_ms = round(s3.timeout_seconds * 1000)

@@ -40,7 +40,8 @@ def run_score(cfg: JobConfig, *, engine: str, out: Path, cli_conf: Mapping[str, 
         StoreError: the stored run is incomplete or cannot be scored.
         InputDataError, RejectThresholdError: the new images cannot be read.
     """
-    store = open_store(cfg.store) if not (cfg.store.uri or "").startswith("hdfs://") else None
+    location = cfg.store.location
+    store = None if location is not None and location.needs_spark else open_store(cfg.store)
     inputs = RunDir.at(out.with_name(out.name + ".input"))
     with RunLock(inputs.root), SparkH2OSession(cfg, cli_conf) as session:
         store = store or open_store(cfg.store, session.spark)

@@ -43,9 +43,9 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter
 
 from sparkling_mnist.errors import StoreError
-from sparkling_mnist.export.encoder_chain import ChainLink, feature_batch, feature_schema
-from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import forward, reconstruction_error
+from sparkling_mnist.network.encoder_chain import ChainLink, feature_batch, feature_schema
+from sparkling_mnist.network.forward import forward, reconstruction_error
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.ood.flags import (
     ANOMALY_FLAG,
     ANOMALY_SCORE,

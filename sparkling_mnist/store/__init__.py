@@ -18,16 +18,16 @@ from sparkling_mnist.store_location import StoreLocation
 __all__ = ["ModelStore", "SaveReport", "StoreLocation", "VerifyReport", "open_store"]
 
 
-def open_store(settings: StoreSettings, spark: Any | None = None, uri: str | None = None) -> ModelStore:
-    """The store at `uri` (default: the configured one).
+def open_store(settings: StoreSettings, spark: Any | None = None) -> ModelStore:
+    """The configured store; `spark` is needed (and only used) when its location needs
+    Spark's JVM (`StoreLocation.needs_spark`).
 
     Raises:
         ConfigError: no store configured, or an `hdfs://` store without a Spark session.
     """
-    text = uri or settings.uri
-    if not text:
+    location = settings.location
+    if location is None:
         raise ConfigError("store.uri: no model store configured (set store.uri or pass --store)")
-    location = StoreLocation.parse(text)
     files: StoreFiles
     if location.scheme == "s3":
         s3 = settings.s3
@@ -43,7 +43,9 @@ def open_store(settings: StoreSettings, spark: Any | None = None, uri: str | Non
         )
     elif location.scheme == "hdfs":
         if spark is None:
-            raise ConfigError(f"store {text}: hdfs:// is read through Spark's Hadoop client; start a session first")
+            raise ConfigError(
+                f"store {location.root}: hdfs:// is read through Spark's Hadoop client; start a session first"
+            )
         files = HadoopFiles(spark)
     else:
         files = LocalFiles()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sparkling_mnist.ood.flags import FOREST
+from sparkling_mnist.schema import FOREST
 
 MANIFEST_FORMAT = 1
 SAVED = "saved"

@@ -22,7 +22,7 @@ from typing import Any
 
 from sparkling_mnist import __version__
 from sparkling_mnist.errors import ExportError, StoreError
-from sparkling_mnist.export.h2o_network import read_network
+from sparkling_mnist.network.h2o_reader import read_network
 from sparkling_mnist.runtime.models import h2o_version, model_in_cluster
 from sparkling_mnist.store.files import StoreFiles, sha256_of
 from sparkling_mnist.store.manifest import (

@@ -16,12 +16,12 @@ from sparkling_mnist.config.settings import TeamSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.evaluate import binary
-from sparkling_mnist.evaluate.charts import confusion_matrix_chart
+from sparkling_mnist.evaluate.charts import confusion_matrix_chart, plot_roc_pr
 from sparkling_mnist.rundir import RunDir, committed, read_json
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.team import cube as cube_math
 from sparkling_mnist.team.cube import SplitCube, TeamPrediction, align_to
-from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery, plot_roc_pr
+from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""The team's figures as PNG files (matplotlib, Agg): ROC and precision-recall curves
-with their chance lines, a gallery of digits, the correctness table as bars. Pure:
-numpy in, file out."""
+"""The team's figures as PNG files (matplotlib, Agg): a gallery of digits, the
+correctness table as bars (its ROC and precision-recall curves: `evaluate.charts`).
+Pure: numpy in, file out."""
 
 from __future__ import annotations
 
@@ -14,35 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sparkling_mnist.evaluate.binary import average_precision, precision_recall_curve, roc_auc, roc_curve
 from sparkling_mnist.evaluate.charts import save_figure
-
-Curve = tuple[np.ndarray, np.ndarray]  # (scores, positives)
-
-
-def plot_roc_pr(curves: Mapping[str, Curve], path: Path, *, title: str) -> Path:
-    """ROC (chance: the diagonal, AUC 0.5) and precision-recall (chance: the positive
-    rate) side by side, one line per labelled (scores, positives) pair."""
-    figure, (roc_axes, pr_axes) = plt.subplots(1, 2, figsize=(11, 4.8), dpi=100)
-    rates = []
-    for label, (scores, positives) in curves.items():
-        fpr, tpr, _ = roc_curve(scores, positives)
-        roc_axes.plot(fpr, tpr, lw=1.2, label=f"{label} (AUC {roc_auc(scores, positives):.3f})")
-        precision, recall, _ = precision_recall_curve(scores, positives)
-        pr_axes.step(
-            recall, precision, where="post", lw=1.2, label=f"{label} (AP {average_precision(scores, positives):.3f})"
-        )
-        rates.append(float(np.mean(positives)))
-    roc_axes.plot([0, 1], [0, 1], "k--", lw=0.8, label="chance (0.5)")
-    for rate in sorted(set(np.round(rates, 4))):
-        pr_axes.axhline(rate, color="k", ls="--", lw=0.8, label=f"chance (positive rate {rate:.3f})")
-    roc_axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
-    pr_axes.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.01))
-    for axes in (roc_axes, pr_axes):
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=6.5, loc="lower right" if axes is roc_axes else "lower left")
-    figure.suptitle(title)
-    return save_figure(figure, path)
 
 
 def plot_gallery(

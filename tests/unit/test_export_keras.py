@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export import CategoricalInput, Layer, NetworkSpec, encode, expand_inputs, forward
-from sparkling_mnist.export.numpy_forward import scale_inputs
+from sparkling_mnist.network.forward import encode, expand_inputs, forward, scale_inputs
+from sparkling_mnist.network.spec import CategoricalInput, Layer, NetworkSpec
 
 keras_model = pytest.importorskip(
     "sparkling_mnist.export.keras_model", reason="needs the keras extra: pip install '.[keras]'"

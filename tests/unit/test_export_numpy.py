@@ -18,18 +18,19 @@ import pytest
 
 from sparkling_mnist.cli.export import add_export_parser, resolve_model_ref
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export import (
-    CategoricalInput,
-    Layer,
-    NetworkSpec,
+from sparkling_mnist.export.check import AgreementCheck, ReferenceSample, check_agreement, max_abs_difference
+from sparkling_mnist.network.forward import (
     encode,
     expand_inputs,
     forward,
+    layer_forward,
+    one_hot_block,
     predict_labels,
+    reconstruction_error,
+    scale_inputs,
 )
-from sparkling_mnist.export.check import AgreementCheck, ReferenceSample, check_agreement, max_abs_difference
-from sparkling_mnist.export.h2o_network import mojo_array, parse_mojo_info
-from sparkling_mnist.export.numpy_forward import layer_forward, one_hot_block, reconstruction_error, scale_inputs
+from sparkling_mnist.network.h2o_reader import mojo_array, parse_mojo_info
+from sparkling_mnist.network.spec import CategoricalInput, Layer, NetworkSpec
 from sparkling_mnist.rundir import RunDir
 
 IDENTITY2 = np.eye(2)

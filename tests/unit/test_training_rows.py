@@ -13,8 +13,8 @@ from sparkling_mnist.augment.ids import augmented_ids
 from sparkling_mnist.augment.selection import RowSelection, augmented_mask, select_batch, splitmix64, subset_seed
 from sparkling_mnist.config import JobConfig, validate_config
 from sparkling_mnist.errors import ConfigError
-from sparkling_mnist.export.encoder_chain import ChainLink, encode_pixels, feature_batch, feature_schema
-from sparkling_mnist.export.network_spec import Layer, NetworkSpec
+from sparkling_mnist.network.encoder_chain import ChainLink, encode_pixels, feature_batch, feature_schema
+from sparkling_mnist.network.spec import Layer, NetworkSpec
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_to_arrow
 
 SOURCES = np.arange(0, 4000, dtype=np.int64) * 3 + 11

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sparkling_mnist.export.network_spec import NetworkSpec
-from sparkling_mnist.export.numpy_forward import encode
+from sparkling_mnist.network.forward import encode
+from sparkling_mnist.network.spec import NetworkSpec
 from sparkling_mnist.schema import PIXEL_COLUMNS, pixels_from_arrow
 
 PIXELS_INPUT = "pixels"

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sparkling_mnist.export.network_spec import LOG_LINK_MAX, CategoricalInput, Layer, NetworkSpec
+from sparkling_mnist.network.spec import LOG_LINK_MAX, CategoricalInput, Layer, NetworkSpec
 
 Inputs = pd.DataFrame | np.ndarray
 

@@ -35,7 +35,7 @@ from typing import Any, cast
 import numpy as np
 
 from sparkling_mnist.errors import ExportError
-from sparkling_mnist.export.network_spec import (
+from sparkling_mnist.network.spec import (
     MAXOUT_CHANNELS,
     Activation,
     CategoricalInput,

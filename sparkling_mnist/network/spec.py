@@ -1,8 +1,8 @@
 """A plain, frozen description of an H2O deep-learning network: everything needed to
 score it without H2O (layer sizes, activations, weights, the input layout and scaling).
 
-Pure: numpy only. `h2o_network.read_network` fills it from a trained model;
-`numpy_forward` and `keras_model` consume it; `save`/`load` keep it as one `.npz` file
+Pure: numpy only. `h2o_reader.read_network` fills it from a trained model;
+`forward` and `export.keras_model` consume it; `save`/`load` keep it as one `.npz` file
 for a scoring engine that has no H2O cluster.
 
 Layouts follow H2O, not Keras:
