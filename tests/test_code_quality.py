@@ -92,6 +92,45 @@ def test_no_import_cycle_between_modules_or_stage_packages() -> None:
         assert packages[floor] <= GROUND_FLOOR, f"the ground floor module {floor} imports {packages[floor]}"
 
 
+LAYERS = (
+    ("ground floor", {"sparkling_mnist", *GROUND_FLOOR}),
+    (
+        "foundations",
+        {"config", "augment", "network", "data", "runtime", "search", "evaluate", "torch_trainer", "store"},
+    ),
+    ("learning stages", {"baseline", "features", "team", "ood"}),
+    ("consumers", {"scoring", "export", "tracking", "pipeline", "cli"}),
+)
+"""The allowed dependency graph (README, Architecture): a package imports its own layer or
+the layers below; a learning stage imports no other learning stage."""
+
+
+def _layering_problems(packages: dict[str, set[str]]) -> list[str]:
+    rank = {package: index for index, (_, members) in enumerate(LAYERS) for package in members}
+    problems = [f"{package}: in no layer (add it to LAYERS)" for package in packages if package not in rank]
+    for package, targets in sorted(packages.items()):
+        for target in sorted(targets):
+            if rank.get(target, -1) > rank.get(package, len(LAYERS)):
+                problems.append(f"{package} ({LAYERS[rank[package]][0]}) imports {target} ({LAYERS[rank[target]][0]})")
+            elif package != target and {package, target} <= LAYERS[2][1]:
+                problems.append(f"the learning stage {package} imports the learning stage {target}")
+    return problems
+
+
+def test_packages_import_only_their_layer_and_the_layers_below() -> None:
+    packages: dict[str, set[str]] = {}
+    for module, targets in _imports().items():
+        home = module.split(".")[1] if "." in module else "sparkling_mnist"
+        packages.setdefault(home, set()).update(
+            target.split(".")[1] for target in targets if "." in target and target.split(".")[1] != home
+        )
+    assert _layering_problems(packages) == []
+    assert _layering_problems({"store": {"team"}, "team": {"ood"}, "ood": set()}) == [
+        "store (foundations) imports team (learning stages)",
+        "the learning stage team imports the learning stage ood",
+    ]
+
+
 def test_the_cycle_check_can_fail() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
