@@ -21,6 +21,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,9 @@ from sparkling_mnist.torch_trainer import (
     TrainingData,
     label_classes,
     run_rows,
-    train_classifier_with_torch,
     train_with_torch,
 )
-from sparkling_mnist.torch_trainer.train import TorchRequest
+from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TrainerChoice, classifier_rows, fit_model
 
 log = logging.getLogger("benchmarks.trainers")
 
@@ -199,20 +199,32 @@ def benchmark_classifiers(cfg: JobConfig, frames: RunFrames, run: RunDir, epochs
         x = member_columns(spec, inputs)
         training = frames.training(kind, selection)
         valid = frames.split(kind, "valid")
-        started = time.monotonic()
-        model = H2ODeepLearningEstimator(model_id=f"bench_h2o_{name}", **params)
-        model.train(x=x, y="label", training_frame=training.fit, validation_frame=valid)
-        seconds = time.monotonic() - started
+        request = FitRequest(
+            f"bench_h2o_{name}", H2ODeepLearningEstimator, params, x, "label", training.fit, valid, H2O, name, 0
+        )
+        model, fitted = fit_model(request)
+        seconds = fitted.seconds
         error = evaluate_h2o_classifier(model, valid)["error"]
         rows.append(_row(name, "h2o", training.fit.nrows, _h2o_epochs(model), seconds, validation_error=error))
         settings = cfg.team.torch if name != "baseline" else cfg.baseline.torch
         data = run_rows(run, kind, selection, x, label_classes(training.originals))
-        request = TorchRequest(settings, data, frames.spark, cfg.run.seed, name)
-        started = time.monotonic()
-        built, record = train_classifier_with_torch(
-            request, f"bench_torch_{name}", params, x, training=training, valid=valid
+        frame, torch_rows = classifier_rows(training, data, settings, frames.spark)
+        trainer = TrainerChoice("torch", settings)
+        request = FitRequest(
+            f"bench_torch_{name}",
+            H2ODeepLearningEstimator,
+            params,
+            x,
+            "label",
+            frame,
+            valid,
+            trainer,
+            name,
+            cfg.run.seed,
         )
-        total = time.monotonic() - started
+        built, fitted = fit_model(replace(request, rows=torch_rows))
+        assert fitted.torch is not None
+        record, total = fitted.torch, fitted.seconds
         error = evaluate_h2o_classifier(built, valid)["error"]
         rows.append(
             _row(

@@ -6,7 +6,6 @@ This is the figure every later stage (autoencoder features, the team) must beat.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,13 +15,8 @@ from sparkling_mnist.config.settings import BaselineSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames, TrainingFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, record_training_insight
 from sparkling_mnist.schema import PIXEL_COLUMNS
-from sparkling_mnist.torch_trainer import (
-    TorchRequest,
-    checked_plan,
-    label_classes,
-    run_rows,
-    train_classifier_with_torch,
-)
+from sparkling_mnist.torch_trainer import TrainingData, checked_plan, label_classes, run_rows
+from sparkling_mnist.torch_trainer.fit import FitRequest, TrainerChoice, classifier_rows, fit_model
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +38,11 @@ def train_deep_learning_classifier(
     *,
     training: TrainingFrames,
     features: str,
-    torch: TorchRequest | None = None,
+    trainer: TrainerChoice,
+    torch_data: tuple[TrainingData, TrainingData | None] | None = None,
+    spark: Any = None,
+    seed: int = 0,
+    where: str = "baseline.params",
 ) -> tuple[Any, dict[str, Any]]:
     """Train a deep-learning classifier on `training`'s rows (H2O, or torch) and evaluate it.
 
@@ -55,7 +53,9 @@ def train_deep_learning_classifier(
         frames: H2OFrames "valid" and "test", each with a categorical `label`.
         training: the training rows (originals and augmented rows of the selection).
         features: what `x` is, for the metrics ("raw pixels (784)").
-        torch: train the weights with torch (`trainer: torch`), on these rows.
+        trainer: who learns the weights; torch_data: torch's training and validation
+            rows, read on the executors of `spark` (torch only).
+        seed, where: the run seed and the config key of `params` (torch).
 
     Returns:
         The model, and a metrics section: ids, parameters, rows by origin, timings, and
@@ -63,16 +63,15 @@ def train_deep_learning_classifier(
     """
     from h2o.estimators import H2ODeepLearningEstimator
 
-    started = time.monotonic()
-    record: dict[str, Any] | None = None
-    if torch is not None:
-        model, record = train_classifier_with_torch(
-            torch, model_id, params, x, training=training, valid=frames["valid"]
-        )
-    else:
-        model = H2ODeepLearningEstimator(model_id=model_id, **params)
-        model.train(x=x, y="label", training_frame=training.fit, validation_frame=frames["valid"])
-    seconds = time.monotonic() - started
+    frame, torch_rows = training.fit, None
+    if trainer.torch is not None and torch_data is not None:
+        frame, torch_rows = classifier_rows(training, torch_data, trainer.torch, spark)
+    request = FitRequest(
+        model_id, H2ODeepLearningEstimator, params, x, "label", frame, frames["valid"], trainer, where, seed, torch_rows
+    )
+    model, fitted = fit_model(request)
+    seconds = fitted.seconds
+    record = fitted.torch
     rows = training.rows()
     log.info(
         "%s: trained on %d rows (%s) x %d inputs in %.1f s", model_id, rows["total"], rows["selection"], len(x), seconds
@@ -85,7 +84,7 @@ def train_deep_learning_classifier(
         "train_rows": rows["total"],
         "rows": rows,
         "train_seconds": round(seconds, 2),
-        "trainer": "h2o" if record is None else "torch",
+        "trainer": fitted.trainer,
         "epochs_trained": float(model.scoring_history()["epochs"].iloc[-1])
         if record is None
         else float(record["history"][-1]["epochs"]) + float(record["h2o_epochs"]),
@@ -138,10 +137,10 @@ def train_classifier_on(
     params = classifier_parameters(settings, seed)
     selection = baseline_rows(settings, seed)
     training = frames.training(kind, selection)
-    torch = None
-    if settings.trainer == "torch":
-        data = run_rows(frames.run, kind, selection, x, label_classes(training.originals))
-        torch = TorchRequest(settings.torch, data, frames.spark, seed, "baseline.params")
+    trainer = TrainerChoice.of((settings.trainer, settings.torch))
+    torch_data = None
+    if trainer.name == "torch":
+        torch_data = run_rows(frames.run, kind, selection, x, label_classes(training.originals))
     model, result = train_deep_learning_classifier(
         model_id,
         params,
@@ -149,7 +148,10 @@ def train_classifier_on(
         {split: frames.split(kind, split) for split in ("valid", "test")},
         training=training,
         features="raw pixels (784)" if kind == "pixels" else f"autoencoder features ({len(x)})",
-        torch=torch,
+        trainer=trainer,
+        torch_data=torch_data,
+        spark=frames.spark,
+        seed=seed,
     )
     name = "baseline" if kind == "pixels" else "features_classifier"
     result["training"] = record_training_insight(model, "deeplearning", name, frames.run, result.get("torch"))

@@ -36,6 +36,7 @@ from sparkling_mnist.cli.options import (
 )
 from sparkling_mnist.config.loading import load_config, shipped_configs
 from sparkling_mnist.errors import SparklingMnistError
+from sparkling_mnist.pipeline.stages import RUN_ALL, STAGE_TABLE
 from sparkling_mnist.scoring import ENGINES
 
 log = logging.getLogger("sparkling_mnist")
@@ -45,28 +46,11 @@ PIPELINE_HELP = "save a stored run as a Spark ML PipelineModel (PipelineModel.lo
 CONFIG_HELP = "list the shipped configs, or print one (`sparkling-mnist config local > mine.yaml`)"
 SCORE_HELP = "score new images (the config's source) through a stored run's autoencoders and team"
 
-COMMANDS = {
-    "ingest": (["ingest"], "read, validate and split the source into Parquet under the run dir"),
-    "augment": (["augment"], "augment the train split with the configured effects on the executors (needs ingest)"),
-    "train-baseline": (["baseline"], "train the raw-pixel H2O deep-learning classifier (needs ingest)"),
-    "features": (["features"], "train the autoencoders and write their joined deep features (needs ingest)"),
-    "train-features-classifier": (
-        ["features_classifier"],
-        "the baseline's classifier on the autoencoder features, compared with raw pixels",
-    ),
-    "train-team": (
-        ["team"],
-        "train the team's members on the features, keep the best, sum their probabilities (needs features)",
-    ),
-    "ood": (
-        ["ood"],
-        "the out-of-distribution detectors: isolation forest and reconstruction error, judged on digits vs "
-        "Fashion-MNIST (needs features)",
-    ),
-    "report": (["report"], "write report.html from what the run has produced so far (no Spark needed)"),
-    "track": (["track"], "log the finished run to MLflow: config, figures, report, plots, PipelineModel"),
-    "run": (["all"], "the main job: every stage the config enables, resuming finished ones"),
+COMMANDS: dict[str, tuple[list[str], str]] = {
+    **{entry.command: ([entry.name], entry.command_help()) for entry in STAGE_TABLE if entry.command},
+    "run": ([RUN_ALL], "the main job: every stage the config enables, resuming finished ones"),
 }
+"""Subcommand -> (the runner's stages, help), from the stage table."""
 
 
 def build_parser() -> argparse.ArgumentParser:

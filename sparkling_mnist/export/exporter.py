@@ -83,13 +83,33 @@ def _labeller(spec: NetworkSpec, layer: int | None) -> Any:
     return None
 
 
-def _finish(check: AgreementCheck, check_path: Path, label: str) -> None:
+def _checked(
+    model: Any,
+    frame: Any,
+    spec: NetworkSpec,
+    engines: Mapping[str, Engine],
+    check_path: Path,
+    *,
+    layer: int | None,
+    tolerance: float,
+    sample_rows: int,
+) -> AgreementCheck:
+    """H2O's own output on `sample_rows` rows of `frame` against the numpy forward pass and
+    `engines`; the record written to `check_path` either way.
+
+    Raises:
+        ExportError: an engine is further than `tolerance` from H2O.
+    """
+    reference = h2o_reference(model, spec, frame, layer=layer, sample_rows=sample_rows)
+    every = {"numpy": numpy_engine(spec, layer), **engines}
+    check = check_agreement(spec, reference, every, tolerance=tolerance, labeller=_labeller(spec, layer))
     check.write(check_path)
     if not check.passed:
         raise ExportError(
-            f"model {label}: the export does not reproduce H2O: {check.summary()}; nothing exported "
+            f"model {spec.model_id}: the export does not reproduce H2O: {check.summary()}; nothing exported "
             f"(figures in {check_path})"
         )
+    return check
 
 
 def export_network(
@@ -122,11 +142,7 @@ def export_network(
         raise ValueError(f"out_path must end in .npz, got {spec_path}")
     check_path = spec_path.with_name(f"{spec_path.name.removesuffix('.npz').removesuffix('.network')}.check.json")
     spec = read_network(model)
-    reference = h2o_reference(model, spec, frame, layer=layer, sample_rows=sample_rows)
-    check = check_agreement(
-        spec, reference, {"numpy": numpy_engine(spec, layer)}, tolerance=tolerance, labeller=_labeller(spec, layer)
-    )
-    _finish(check, check_path, spec.model_id)
+    check = _checked(model, frame, spec, {}, check_path, layer=layer, tolerance=tolerance, sample_rows=sample_rows)
     spec.save(spec_path)
     seconds = time.monotonic() - started
     log.info("export: wrote %s in %.1f s", spec_path, seconds)
@@ -184,7 +200,6 @@ def export_keras(
     built = keras_model.build_keras_model(spec, layer=layer)
     if compile_model:
         keras_model.compile_for_training(built, spec, layer=layer)
-    reference = h2o_reference(model, spec, frame, layer=layer, sample_rows=sample_rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
     built.save(str(staging))
@@ -194,14 +209,11 @@ def export_keras(
         def keras_engine(net: Any) -> Engine:
             return lambda inputs: keras_model.keras_predict(net, expand_inputs(spec, inputs))
 
-        engines: Mapping[str, Engine] = {
-            "numpy": numpy_engine(spec, layer),
-            "keras": keras_engine(built),
-            "keras_reloaded": keras_engine(reloaded),
-        }
-        check = check_agreement(spec, reference, engines, tolerance=tolerance, labeller=_labeller(spec, layer))
+        engines = {"keras": keras_engine(built), "keras_reloaded": keras_engine(reloaded)}
         spec_path, check_path = sidecar_paths(out)
-        _finish(check, check_path, spec.model_id)
+        check = _checked(
+            model, frame, spec, engines, check_path, layer=layer, tolerance=tolerance, sample_rows=sample_rows
+        )
         os.replace(staging, out)
     finally:
         staging.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import pandas as pd
 
 from sparkling_mnist.config.h2o_params import check_parameters
 from sparkling_mnist.errors import H2OParameterError
+from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TorchRows, TrainerChoice, TrainerRecord, fit_model
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,47 @@ def check_autoencoder_parameters(params: dict[str, Any], where: str) -> dict[str
     return checked
 
 
+def autoencoder_request(
+    model_id: str,
+    hidden: int,
+    *,
+    params: dict[str, Any],
+    x: Sequence[str],
+    training_frame: Any,
+    validation_frame: Any | None,
+    trainer: TrainerChoice = H2O,
+    where: str = "features",
+    seed: int = 0,
+    rows: TorchRows | None = None,
+) -> FitRequest:
+    """The fit of one single-hidden-layer autoencoder.
+
+    Args:
+        model_id: the H2O key (and the saved file's name).
+        hidden: units of the hidden layer.
+        params: H2ODeepLearningEstimator parameters by their H2O names (checked before).
+        x: input columns.
+        training_frame, validation_frame: H2OFrames holding `x`.
+        trainer, where, seed, rows: who learns the weights; the config key of `params`,
+            the run seed and torch's rows (torch only).
+    """
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    return FitRequest(
+        model_id,
+        H2ODeepLearningEstimator,
+        {**params, "hidden": [hidden]},
+        list(x),
+        None,
+        training_frame,
+        validation_frame,
+        trainer,
+        where,
+        seed,
+        rows,
+    )
+
+
 def train_autoencoder(
     model_id: str,
     hidden: int,
@@ -67,36 +108,34 @@ def train_autoencoder(
     training_frame: Any,
     validation_frame: Any | None,
 ) -> Any:
-    """Train one single-hidden-layer H2O autoencoder.
+    """Train one single-hidden-layer H2O autoencoder with H2O's own trainer (nothing saved)."""
+    request = autoencoder_request(
+        model_id, hidden, params=params, x=x, training_frame=training_frame, validation_frame=validation_frame
+    )
+    model, fitted = fit_model(request)
+    log_autoencoder_fit(request, model, fitted)
+    return model
 
-    Args:
-        model_id: the H2O key (and the saved file's name).
-        hidden: units of the hidden layer.
-        params: H2ODeepLearningEstimator parameters by their H2O names (checked before).
-        x: input columns.
-        training_frame, validation_frame: H2OFrames holding `x`.
-    """
-    from h2o.estimators import H2ODeepLearningEstimator
 
-    model = H2ODeepLearningEstimator(model_id=model_id, autoencoder=True, hidden=[hidden], **params)
-    started = time.monotonic()
-    model.train(x=list(x), training_frame=training_frame, validation_frame=validation_frame)
-    seconds = time.monotonic() - started
-    rows = training_frame.nrows
+def log_autoencoder_fit(request: FitRequest, model: Any, fitted: TrainerRecord) -> None:
+    """One line per trained autoencoder: size, rows, epochs, time, speed, training MSE."""
     history = score_history(model)
     epochs = float(history["epochs"].iloc[-1]) if len(history) else 0.0
+    rows = request.training_frame.nrows
+    seconds = fitted.seconds
     log.info(
-        "autoencoder %s: %d inputs -> %d hidden, %d rows x %.1f epochs in %.1f s (%.0f samples/s), training mse %.5f",
-        model_id,
-        len(x),
-        hidden,
+        "autoencoder %s (%s): %d inputs -> %s hidden, %d rows x %.1f epochs in %.1f s (%.0f samples/s), "
+        "training mse %.5f",
+        request.model_id,
+        fitted.trainer,
+        len(request.x),
+        request.params["hidden"][0],
         rows,
         epochs,
         seconds,
         rows * epochs / seconds if seconds else float("nan"),
         float(history["training_mse"].iloc[-1]) if len(history) else float("nan"),
     )
-    return model
 
 
 def deep_features(model: Any, frame: Any, name: str, hidden: int) -> Any:

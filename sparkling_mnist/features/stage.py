@@ -27,20 +27,21 @@ from sparkling_mnist.evaluate.charts import score_history_chart
 from sparkling_mnist.features.augmented import write_augmented_features
 from sparkling_mnist.features.autoencoders import (
     AutoencoderInputs,
+    autoencoder_request,
     check_autoencoder_parameters,
     deep_features,
     feature_columns,
+    log_autoencoder_fit,
     nonconstant_columns,
     score_history,
-    train_autoencoder,
 )
-from sparkling_mnist.features.torch_training import autoencoder_data, train_autoencoder_with_torch, trainer_history
+from sparkling_mnist.features.torch_training import autoencoder_data, trainer_history
 from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.rundir import RunDir, committed
-from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 from sparkling_mnist.search import Trial, check_search_names, each_value, fingerprinted_spec, plan_search, run_search
-from sparkling_mnist.torch_trainer import checked_plan, read_record, write_record
+from sparkling_mnist.torch_trainer import checked_plan
+from sparkling_mnist.torch_trainer.fit import TorchRows, TrainerChoice, fit_model
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -215,31 +216,32 @@ def _train_or_reuse(
     spark: Any,
     extra_rows: bool,
 ) -> Trained:
-    """One autoencoder: reloaded when its file exists, else trained by H2O or by torch
-    and saved. Returns the model, the torch trainer's record (None for H2O) and whether
-    it was reused."""
-    path = run.models / model_id
-    if path.is_file():
-        log.info("autoencoder %s: reusing %s", spec.name, path)
-        return load_model(path), read_record(run.models, model_id), True
-    record: dict[str, Any] | None = None
-    if spec.trainer == "torch":
-        data = autoencoder_data(run, spec, links, models, extra_rows=extra_rows)
-        model, record = train_autoencoder_with_torch(
-            spec, hidden, model_id=model_id, source=source, data=data, spark=spark, seed=seed
-        )
-        write_record(run.models, model_id, record)
-    else:
-        model = train_autoencoder(
-            model_id,
-            hidden,
-            params=dict(spec.params),
-            x=source.columns,
-            training_frame=source.frames["fit"],
-            validation_frame=source.frames["valid"],
-        )
-    save_model(model, run.models)
-    return model, record, False
+    """One autoencoder: reloaded when its file exists, else trained by its trainer (H2O
+    or torch) and saved. Returns the model, the torch trainer's record (None for H2O) and
+    whether it was reused."""
+    assert spec.trainer is not None and spec.torch is not None, "resolved by FeaturesSettings.ordered()"
+    trainer = TrainerChoice.of((spec.trainer, spec.torch))
+    rows = None
+    if trainer.name == "torch" and not (run.models / model_id).is_file():
+        rows = TorchRows(*autoencoder_data(run, spec, links, models, extra_rows=extra_rows), spark=spark)
+    request = autoencoder_request(
+        model_id,
+        hidden,
+        params=dict(spec.params),
+        x=source.columns,
+        training_frame=source.frames["fit"],
+        validation_frame=source.frames["valid"],
+        trainer=trainer,
+        where=f"features.{spec.name}",
+        seed=seed,
+        rows=rows,
+    )
+    model, fitted = fit_model(request, run.models)
+    if fitted.reused:
+        log.info("autoencoder %s: reusing %s", spec.name, run.models / model_id)
+    elif fitted.trainer == "h2o":
+        log_autoencoder_fit(request, model, fitted)
+    return model, fitted.torch, fitted.reused
 
 
 def _search_autoencoder(

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sparkling_mnist.config import AutoencoderSpec
-from sparkling_mnist.features.autoencoders import HISTORY_COLUMNS, AutoencoderInputs
+from sparkling_mnist.features.autoencoders import HISTORY_COLUMNS
 from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.network.h2o_reader import read_network
 from sparkling_mnist.rundir import RunDir
-from sparkling_mnist.torch_trainer import H2OTarget, ParquetPart, TrainingData, train_with_torch
+from sparkling_mnist.torch_trainer import ParquetPart, TrainingData
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    pass
 
 
 def autoencoder_data(
@@ -41,37 +41,6 @@ def autoencoder_data(
         return TrainingData(parts=tuple(parts), chain=tuple(chain), specs=specs, input=spec.input)
 
     return data(parts), data([ParquetPart(str(run.split("valid")))])
-
-
-def train_autoencoder_with_torch(
-    spec: AutoencoderSpec,
-    hidden: int,
-    *,
-    model_id: str,
-    source: AutoencoderInputs,
-    data: tuple[TrainingData, TrainingData],
-    spark: SparkSession | None,
-    seed: int,
-) -> tuple[Any, dict[str, Any]]:
-    """Train an autoencoder's weights with torch, then build the H2O model from them.
-
-    Returns:
-        the H2O model and the trainer's record (history, speed, agreement check).
-    """
-    assert spec.torch is not None  # resolved by FeaturesSettings.ordered()
-    params = {**spec.params, "hidden": [hidden]}
-    target = H2OTarget(model_id, params, source.columns, None, source.frames["fit"], source.frames["valid"])
-    return train_with_torch(
-        model_id,
-        params,
-        spec.torch,
-        data,
-        target,
-        autoencoder=True,
-        where=f"features.{spec.name}",
-        spark=spark,
-        seed=seed,
-    )
 
 
 def trainer_history(record: dict[str, Any]) -> pd.DataFrame:

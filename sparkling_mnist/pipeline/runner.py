@@ -18,9 +18,11 @@ from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import run_ingest
 from sparkling_mnist.errors import DiskFullError, StageError, StoreError
 from sparkling_mnist.evaluate.report import comparison_rows, write_report
-from sparkling_mnist.features.stage import build_features, check_features_parameters, feature_names
-from sparkling_mnist.ood.stage import OodInputs, check_ood_settings, run_ood
+from sparkling_mnist.features.stage import build_features, feature_names
+from sparkling_mnist.ood.stage import OodInputs, run_ood
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints, uses_augmented_rows
+from sparkling_mnist.pipeline.stages import enabled_stages, preflight
+from sparkling_mnist.pipeline.stages import stage as stage_entry
 from sparkling_mnist.run_lock import RunLock
 from sparkling_mnist.rundir import RunDir, disk_full_error, is_disk_full, write_json_atomic
 from sparkling_mnist.runtime.models import save_model
@@ -29,24 +31,10 @@ from sparkling_mnist.scoring.pipeline_model import PIPELINE_FOLDER, load_pipelin
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store import ModelStore, open_store
 from sparkling_mnist.store.run import save_run
-from sparkling_mnist.team.members import check_team_parameters
 from sparkling_mnist.team.stage import TeamInputs, build_team
-from sparkling_mnist.tracking.mlflow_run import log_run, require_mlflow
+from sparkling_mnist.tracking.mlflow_run import log_run
 
 log = logging.getLogger(__name__)
-
-STAGES = (
-    "ingest",
-    "augment",
-    "baseline",
-    "features",
-    "features_classifier",
-    "team",
-    "ood",
-    "store",
-    "report",
-    "track",
-)
 
 
 @dataclass
@@ -78,6 +66,8 @@ class StageRunner:
         if not self.force and self.run.stage_done(name, fingerprint):
             log.info("stage %s: already done from the same inputs (%s), skipped", name, fingerprint)
             return
+        for needed in stage_entry(name).requirements(self.cfg):
+            self._require(needed)
         self.run.clear_stage(name)
         log.info("stage %s: starting", name)
         started = time.monotonic()
@@ -117,7 +107,6 @@ class StageRunner:
         """The train split -> augmented rows (Parquet), the effect grid and sharpen histograms."""
 
         def work() -> dict[str, Any]:
-            self._require("ingest")
             if not self.cfg.augment.enabled:
                 log.info("stage augment: augment.enabled is false, running it because it was asked for by name")
             settings = self.cfg.augment
@@ -141,9 +130,6 @@ class StageRunner:
         """The raw-pixel deep-learning classifier; its metrics go to metrics.json."""
 
         def work() -> dict[str, Any]:
-            self._require("ingest")
-            if self.cfg.baseline.rows.augmented:
-                self._require("augment")
             model_id = f"baseline_dl_{self.fingerprints['baseline']}"
             metrics = train_baseline(self.cfg.baseline, self.frames, seed=self.cfg.run.seed, model_id=model_id)
             save_model(self.session.h2o_model(model_id), self.run.models)
@@ -156,10 +142,8 @@ class StageRunner:
         """Autoencoders (trained or reused) and the joined deep-feature table per split."""
 
         def work() -> dict[str, Any]:
-            self._require("ingest")
             augmented = None
             if self.cfg.augment.enabled:
-                self._require("augment")
                 augmented = self.session.spark.read.parquet(str(self.run.augmented))
             self.frames.forget_features()
             summary = build_features(
@@ -180,7 +164,6 @@ class StageRunner:
         """The baseline's classifier on the features: the recipe's claim, measured."""
 
         def work() -> dict[str, Any]:
-            self._require("features")
             model_id = f"features_dl_{self.fingerprints['features_classifier']}"
             metrics = train_features_classifier(
                 self.cfg.baseline,
@@ -208,9 +191,6 @@ class StageRunner:
         """Members on the features, the best kept, combined by the team rule fitted on valid, tables and plots."""
 
         def work() -> dict[str, Any]:
-            self._require("features")
-            if self.cfg.augment.enabled:
-                self._require("augment")
             inputs = TeamInputs(
                 feature_names=self._feature_names(),
                 passthrough=list(self.cfg.features.passthrough),
@@ -242,7 +222,6 @@ class StageRunner:
         features, the thresholds, their AUC/AUCPR on test digits vs Fashion-MNIST items."""
 
         def work() -> dict[str, Any]:
-            self._require("features")
             summary = self.run.read_metrics()["features"]
             autoencoders = {spec.name: summary["autoencoders"][spec.name] for spec in self.cfg.features.ordered()}
             not_applicable = None
@@ -309,25 +288,9 @@ class StageRunner:
         log_run(self.cfg.tracking, self.cfg, self.run, manifest=manifest, pipeline=pipeline)
 
     def all(self) -> None:
-        """Every stage the config enables, in order."""
-        self.ingest()
-        if self.cfg.augment.enabled:
-            self.augment()
-        if self.cfg.baseline.enabled:
-            self.baseline()
-        if self.cfg.features.enabled:
-            self.features()
-            if self.cfg.features.compare:
-                self.features_classifier()
-            if self.cfg.team.enabled:
-                self.team()
-            if self.cfg.ood.enabled:
-                self.ood()
-        if self.cfg.store.uri:
-            self.store()
-        self.report()
-        if self.cfg.tracking.enabled:
-            self.track()
+        """Every stage the config enables, in the stage table's order."""
+        for name in enabled_stages(self.cfg):
+            getattr(self, name)()
 
 
 def save_resolved_config(cfg: JobConfig, run: RunDir) -> None:
@@ -344,22 +307,14 @@ def run_stages(cfg: JobConfig, stages: Sequence[str], cli_conf: dict[str, str], 
     Raises:
         RunLockedError: another job is writing the same run directory.
     """
-    # H2O parameter names, before anything starts
-    if cfg.features.enabled or "features" in stages:
-        check_features_parameters(cfg.features)
-    if cfg.team.enabled or "team" in stages:
-        check_team_parameters(cfg.team, cfg.run.seed)
-    if cfg.ood.enabled or "ood" in stages:
-        check_ood_settings(cfg.ood, cfg.features, cfg.run.seed)
-    if cfg.tracking.enabled or "track" in stages:
-        require_mlflow()
+    preflight(cfg, list(stages))  # H2O parameter names and the like, before anything starts
     run = RunDir.at(cfg.run.dir)
     with RunLock(run.root):  # one writer per run directory, before anything starts
         save_resolved_config(cfg, run)
         with SparkH2OSession(cfg, cli_conf) as session:
             runner = StageRunner(cfg, session, run, force=force)
-            for stage in stages:
-                getattr(runner, stage)()
+            for name in stages:
+                getattr(runner, name)()
     if run.metrics.is_file():
         log.info("metrics: %s", run.metrics)
     return run

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +25,9 @@ from sparkling_mnist.config.settings import MemberSpec, TeamSettings
 from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, response_classes
-from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.search import SearchPlan, Trial, check_search_names, each_value, fingerprinted_spec, run_search
-from sparkling_mnist.torch_trainer import (
-    TorchRequest,
-    checked_plan,
-    read_record,
-    train_classifier_with_torch,
-    write_record,
-)
+from sparkling_mnist.torch_trainer import TrainingData, checked_plan
+from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TrainerChoice, classifier_rows, fit_model
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +134,14 @@ class Member:
     empty_rows: dict[str, int] = field(default_factory=dict)
     rows: dict[str, Any] = field(default_factory=dict)
     training_errors: dict[str, Any] = field(default_factory=dict)
-    torch: TorchRequest | None = None
+    trainer: TrainerChoice = H2O
+    """Who learns its weights, resolved once when the member is planned."""
+    where: str = "team.members"
+    """The config key of its parameters, for errors."""
+    torch_data: tuple[TrainingData, TrainingData | None] | None = None
+    """Torch's training and validation rows (torch only), read when it trains."""
     trainer_record: dict[str, Any] | None = None
+    """The torch trainer's record (None for H2O)."""
     search: SearchPlan | None = None
     """The member's search (`spec.search` resolved); `model_id` then becomes the best model's."""
     search_record: dict[str, Any] | None = None
@@ -153,40 +152,43 @@ class Member:
         return self.spec.name
 
 
-def train_member(member: Member, training: TrainingFrames, valid: Any, models_dir: Path) -> None:
-    """Train `member` on `training`'s rows (validation on `valid`) and save it, or reload it
-    when a model of the same fingerprint was saved before.
+def train_member(
+    member: Member, training: TrainingFrames, valid: Any, models_dir: Path, *, seed: int, spark: Any = None
+) -> None:
+    """Train `member` on `training`'s rows (validation on `valid`) with its trainer and
+    save it, or reload it when a model of the same fingerprint was saved before.
 
     Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
     """
-    path = models_dir / member.model_id
-    if path.is_file():
-        member.model = load_model(path)
-        member.reused = True
-        member.trainer_record = read_record(models_dir, member.model_id)
-        log.info("member %s: reusing %s", member.name, path)
-        return
-    cls = estimator_class(member.spec.algorithm)
-    started = time.monotonic()
+    frame, rows = training.fit, None
+    if member.trainer.torch is not None and member.torch_data is not None:
+        frame, rows = classifier_rows(training, member.torch_data, member.trainer.torch, spark)
+    estimator = estimator_class(member.spec.algorithm)
+    request = FitRequest(
+        member.model_id,
+        estimator,
+        member.params,
+        member.x,
+        "label",
+        frame,
+        valid,
+        member.trainer,
+        member.where,
+        seed,
+        rows,
+    )
     try:
-        if member.torch is not None:
-            model, member.trainer_record = train_classifier_with_torch(
-                member.torch, member.model_id, member.params, member.x, training=training, valid=valid
-            )
-        else:
-            model = cls(model_id=member.model_id, **member.params)
-            model.train(x=member.x, y="label", training_frame=training.fit, validation_frame=valid)
+        member.model, fitted = fit_model(request, models_dir)
     except TrainerAgreementError:
         raise  # a wrong model, not a failed one: never built into a team
     except Exception as exc:  # H2O raises its own error types for every training failure
         member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
         log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
         return
-    member.train_seconds = time.monotonic() - started
-    member.model = model
-    if member.trainer_record is not None:  # before the model file: that file says "finished"
-        write_record(models_dir, member.model_id, member.trainer_record)
-    save_model(model, models_dir)
+    member.reused, member.train_seconds, member.trainer_record = fitted.reused, fitted.seconds, fitted.torch
+    if fitted.reused:
+        log.info("member %s: reusing %s", member.name, models_dir / member.model_id)
+        return
     log.info(
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,
@@ -197,7 +199,9 @@ def train_member(member: Member, training: TrainingFrames, valid: Any, models_di
     )
 
 
-def search_member(member: Member, training: TrainingFrames, valid: Any, models_dir: Path) -> None:
+def search_member(
+    member: Member, training: TrainingFrames, valid: Any, models_dir: Path, *, seed: int, spark: Any = None
+) -> None:
     """Train (or reload) every planned model of the member's grid, each scored on `valid`
     by the search's metric; the best becomes the member's model (its id, its parameters).
 
@@ -216,9 +220,11 @@ def search_member(member: Member, training: TrainingFrames, valid: Any, models_d
             params={**member.params, **combination},
             x=member.x,
             selection=member.selection,
-            torch=member.torch,
+            trainer=member.trainer,
+            where=member.where,
+            torch_data=member.torch_data,
         )
-        train_member(trial, training, valid, models_dir)
+        train_member(trial, training, valid, models_dir, seed=seed, spark=spark)
         if trial.failure:
             return Trial(None, float("nan"), reused=False, seconds=trial.train_seconds, failure=trial.failure)
         trials[model_id] = trial

@@ -50,7 +50,8 @@ from sparkling_mnist.team.members import (
     train_member,
 )
 from sparkling_mnist.team.rules import TeamRule, diversity_summary, fit_rules, rules_table
-from sparkling_mnist.torch_trainer import TorchRequest, checked_plan, label_classes, run_rows
+from sparkling_mnist.torch_trainer import checked_plan, label_classes, run_rows
+from sparkling_mnist.torch_trainer.fit import TrainerChoice
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,11 @@ def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[
         upstream += f"|rows:{selection.key}"
         if selection.augmented:
             upstream += f"|augment:{inputs.augment_fingerprint}"
-        trainer, torch_settings = settings.member_trainer(spec)
-        if trainer == "torch":
-            checked_plan(params, autoencoder=False, where=f"team.members[{index}].params", seed=seed)
-            upstream += f"|torch:{torch_settings.model_dump_json()}"
+        where = f"team.members[{index}].params"
+        trainer = TrainerChoice.of(settings.member_trainer(spec))
+        if trainer.torch is not None:
+            checked_plan(params, autoencoder=False, where=where, seed=seed)
+            upstream += f"|torch:{trainer.torch.model_dump_json()}"
         checkpoint = params.get("checkpoint")
         if isinstance(checkpoint, str) and checkpoint in by_name:
             params["checkpoint"] = by_name[checkpoint].model_id
@@ -117,6 +119,8 @@ def plan_members(settings: TeamSettings, inputs: TeamInputs, seed: int) -> list[
             params=params,
             x=member_columns(spec, inputs),
             selection=selection,
+            trainer=trainer,
+            where=where,
         )
         if spec.search is not None:
             sort_by = spec.search.sort_by or settings.rank_by
@@ -193,9 +197,12 @@ def train_members(
         _load_checkpoint(member)
         training = frames.training(member_kind(member.spec), member.selection)
         member.rows = training.rows()
-        member.torch = _torch_request(settings, member, frames, training.originals, seed)
+        if member.trainer.name == "torch":
+            classes = label_classes(training.originals)
+            member.torch_data = run_rows(frames.run, member_kind(member.spec), member.selection, member.x, classes)
         train = search_member if member.search is not None else train_member
-        train(member, training, frames.split(member_kind(member.spec), "valid"), run.models)
+        valid = frames.split(member_kind(member.spec), "valid")
+        train(member, training, valid, run.models, seed=seed, spark=frames.spark)
         if member.model is not None and training.augmented is not None:
             member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
     failed = {member.name: member.failure for member in members if member.failure}
@@ -328,20 +335,6 @@ def _log_rules(split: str, summary: Mapping[str, Any], kept: Sequence[str], rule
     )
 
 
-def _torch_request(
-    settings: TeamSettings, member: Member, frames: RunFrames, originals: Any, seed: int
-) -> TorchRequest | None:
-    """How a member trains with torch (`trainer: torch`), on its selection's rows
-    (`originals`: the train split's frame, whose label gives the classes)."""
-    trainer, torch_settings = settings.member_trainer(member.spec)
-    if trainer != "torch":
-        return None
-    index = [spec.name for spec in settings.members].index(member.name)
-    classes = label_classes(originals)
-    data = run_rows(frames.run, member_kind(member.spec), member.selection, member.x, classes)
-    return TorchRequest(torch_settings, data, frames.spark, seed, f"team.members[{index}].params")
-
-
 def _check_failures(failed: Mapping[str, str | None], trained: Sequence[Member], allowed: bool, keep: int) -> None:
     if not failed:
         return
@@ -376,7 +369,7 @@ def _member_record(
         "params": member.params,
         "reused": member.reused,
         "train_seconds": round(member.train_seconds, 2),
-        "trainer": "torch" if member.trainer_record is not None else "h2o",
+        "trainer": member.trainer.name,
         "rows": dict(member.rows),
         "failure": member.failure,
         "kept": member.name in kept,

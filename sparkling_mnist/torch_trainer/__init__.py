@@ -8,29 +8,27 @@ models (`initial_weights`) and checked to score exactly like the torch network.
 - `loop`: the training loop, alone or as one DDP rank (torch);
 - `runner`: the driver, or the executors through Spark's TorchDistributor;
 - `h2o_bridge`: the H2O model from the weights and the agreement check (h2o);
-- `train`: the one call the stages make.
+- `train`: a network trained by torch and handed to H2O;
+- `fit`: the trainer seam, the one call the stages make: any H2O model fitted (or
+  reloaded) by the trainer resolved for it, with a typed record of how.
 """
 
 from sparkling_mnist.torch_trainer.data import ParquetPart, TrainingData, run_rows
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, read_record, write_record
 from sparkling_mnist.torch_trainer.train import (
-    TorchRequest,
     checked_plan,
     label_classes,
-    train_classifier_with_torch,
     train_with_torch,
 )
 
 __all__ = [
     "H2OTarget",
     "ParquetPart",
-    "TorchRequest",
     "TrainingData",
     "checked_plan",
     "label_classes",
     "read_record",
     "run_rows",
-    "train_classifier_with_torch",
     "train_with_torch",
     "write_record",
 ]

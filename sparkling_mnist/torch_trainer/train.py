@@ -1,14 +1,12 @@
-"""One call for a stage: plan the network from its H2O parameters, train it with torch
+"""A network trained by torch: plan it from its H2O parameters, train it with torch
 (driver or executors), hand it to H2O and check it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sparkling_mnist.config.settings import TorchSettings
-from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.torch_trainer.data import TrainingData
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, load_into_h2o
@@ -43,66 +41,6 @@ def torch_options(settings: TorchSettings) -> TorchOptions:
         weight_decay=settings.weight_decay,
         label_smoothing=settings.label_smoothing,
         threads=settings.threads,
-    )
-
-
-@dataclass(frozen=True)
-class TorchRequest:
-    """A classifier to train with torch: its settings, rows, where it runs.
-
-    Attributes:
-        settings: the torch section that applies.
-        data: training and validation rows.
-        spark: the session (executors), or None (driver).
-        seed: the run seed.
-        where: the config key of its parameters, for errors.
-    """
-
-    settings: TorchSettings
-    data: tuple[TrainingData, TrainingData | None]
-    spark: SparkSession | None
-    seed: int
-    where: str
-
-
-def train_classifier_with_torch(
-    request: TorchRequest,
-    model_id: str,
-    params: Mapping[str, Any],
-    x: Sequence[str],
-    *,
-    training: TrainingFrames,
-    valid: Any,
-) -> tuple[Any, dict[str, Any]]:
-    """A deep-learning classifier trained by torch, as a checked H2O model.
-
-    H2O builds the model from the first part of the rows (the originals when selected),
-    and torch scales its inputs by the statistics of those same rows, so no frame of
-    every row (a copy of a million augmented rows) is made. With `h2o_epochs` H2O trains
-    on every row, and both scale by the statistics of every row.
-
-    Args:
-        request: how and on which rows.
-        model_id, params, x: the H2O model's id, parameters and input columns.
-        training: the H2OFrames of the same rows; valid: the validation split's.
-    """
-    data, validation = request.data
-    if request.settings.h2o_epochs or len(data.parts) == 1:
-        frame, scaling = training.fit, None
-    else:
-        frame, scaling = training.first, replace(data, parts=data.parts[:1])
-    target = H2OTarget(model_id, dict(params), x, "label", frame, valid)
-    return train_with_torch(
-        model_id,
-        params,
-        request.settings,
-        (data, validation),
-        target,
-        autoencoder=False,
-        where=request.where,
-        spark=request.spark,
-        seed=request.seed,
-        scaling=scaling,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sparkling_mnist.pipeline.runner import STAGES
+from sparkling_mnist.pipeline.stages import STAGES
 from sparkling_mnist.runtime.spark_conf import JAVA17_FLAGS
 from tests.conftest import ROOT
 

@@ -20,7 +20,7 @@ from sparkling_mnist.ood.evaluation import evaluate_detectors, mixed_set, others
 from sparkling_mnist.ood.flags import OOD_COLUMNS, Thresholds, flag, ood_columns, threshold_at
 from sparkling_mnist.ood.stage import check_ood_settings
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints
-from sparkling_mnist.pipeline.runner import STAGES
+from sparkling_mnist.pipeline.stages import STAGES
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.scoring.plan import ScoringPlan
 from sparkling_mnist.store.manifest import model_roles, run_lineage

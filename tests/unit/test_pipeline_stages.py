@@ -5,7 +5,7 @@ from __future__ import annotations
 from sparkling_mnist.cli import COMMANDS, build_parser
 from sparkling_mnist.config import validate_config
 from sparkling_mnist.pipeline.fingerprints import stage_fingerprints
-from sparkling_mnist.pipeline.runner import STAGES
+from sparkling_mnist.pipeline.stages import STAGES, enabled_stages, stage
 
 
 def test_augment_fingerprint_follows_its_settings_the_seed_and_the_ingest() -> None:
@@ -44,3 +44,17 @@ def test_fingerprints_do_not_depend_on_where_the_run_lives() -> None:
     assert (
         stage_fingerprints(validate_config({"run": {"dir": "/data/runs/local", "seed": 1}}))["ingest"] != here["ingest"]
     )
+
+
+def test_the_stage_table_says_what_each_stage_needs_and_what_run_makes() -> None:
+    plain = validate_config({"augment": {"enabled": False}, "baseline": {"rows": {"augmented": False}}})
+    augmented = validate_config({"augment": {"enabled": True}, "baseline": {"rows": {"augmented": True}}})
+    assert stage("baseline").requirements(plain) == ("ingest",)
+    assert stage("baseline").requirements(augmented) == ("ingest", "augment")
+    assert stage("team").requirements(augmented) == ("features", "augment")
+    assert "augment" not in enabled_stages(plain) and "augment" in enabled_stages(augmented)
+    stored = validate_config({**plain.model_dump(), "store": {"uri": "/tmp/store"}, "features": {"enabled": False}})
+    assert enabled_stages(stored) == ["ingest", "baseline", "store", "report"]
+    assert enabled_stages(augmented) == [name for name in STAGES if name not in ("store", "track")]
+    assert COMMANDS["train-team"] == (["team"], stage("team").command_help())
+    assert "(needs features)" in COMMANDS["train-team"][1] and "store" not in COMMANDS
