@@ -24,6 +24,17 @@ LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 
+# A measurement table: its header names a measured quantity; a measured cell: a number
+# with a unit of time or speed. Either, outside a generated block, is a figure copied by hand.
+MEASURED_HEADER = re.compile(
+    r"error|accuracy|seconds|\bs\)|\btrain s\b|samples/s|rows/s|\bMSE\b|\bAUC|wall|speed|peak|logloss|"
+    r"\bratio\b|\bx (H2O|reference|default)\b",
+    re.IGNORECASE,
+)
+MEASURED_CELL = re.compile(r"\d\s?(rows|samples|cells)/s|\d\s(s|min)\b")
+FIGURES_OPENING = re.compile(r"^<!-- figures: [\w.-]+ -->$")
+FIGURES_CLOSING = "<!-- /figures -->"
+
 
 def _relative_links(path: Path) -> list[str]:
     """The relative link targets of a Markdown file (code blocks and spans left out)."""
@@ -43,9 +54,9 @@ def _nav_pages(nav: object) -> set[str]:
     return set()
 
 
-def _load_generator() -> ModuleType:
-    path = DOCS / "gen_config_reference.py"
-    spec = importlib.util.spec_from_file_location("gen_config_reference", path)
+def _load_generator(name: str = "gen_config_reference") -> ModuleType:
+    path = DOCS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, f"{path} cannot be imported"
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up by name
@@ -106,4 +117,56 @@ def test_configuration_reference_is_current() -> None:
     assert generated == committed, (
         "docs/configuration-reference.md differs from the settings models: "
         "run .venv/bin/python docs/gen_config_reference.py and commit the page"
+    )
+
+
+def _hand_copied_figures(path: Path) -> list[str]:
+    """'file:line: row' for every Markdown table row with a measured number outside a
+    `<!-- figures: NAME -->` block: a row of a table whose header names a measured quantity
+    (error, seconds, samples/s, MSE...) holding a digit, or any row with a time or a speed."""
+    found = []
+    in_block = in_fence = False
+    header = ""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if FIGURES_OPENING.match(line):
+            in_block = True
+        elif line == FIGURES_CLOSING:
+            in_block = False
+        if not line.startswith("|"):
+            header = ""
+            continue
+        text = CODE_SPAN.sub("", line)
+        header = header or text
+        measured = (MEASURED_HEADER.search(header) and re.search(r"\d", text)) or MEASURED_CELL.search(text)
+        if measured and not in_block and not in_fence:
+            found.append(f"{path.relative_to(ROOT)}:{number}: {line[:80]}")
+    return found
+
+
+def test_figures_are_current() -> None:
+    stale = _load_generator("gen_figures").stale_blocks()
+    assert not stale, (
+        f"figures blocks differ from benchmarks/results/*.json ({', '.join(stale)}): "
+        "run .venv/bin/python docs/gen_figures.py and commit the pages"
+    )
+
+
+def test_figures_check_finds_a_stale_block() -> None:
+    generator = _load_generator("gen_figures")
+    text = README.read_text()
+    assert "<!-- figures: first-look -->" in text, "README.md lost its generated first-look block"
+    stale_text = text.replace("<!-- figures: first-look -->\n", "<!-- figures: first-look -->\n| 1 s |\n", 1)
+    _, changed = generator.regenerate(stale_text, "README.md")
+    assert changed == ["first-look"]
+
+
+def test_no_measured_figure_outside_generated_blocks() -> None:
+    pages = [README, *sorted(p for p in DOCS.glob("*.md") if p.name != "configuration-reference.md")]
+    found = [row for page in pages for row in _hand_copied_figures(page)]
+    assert not found, (
+        "Markdown table rows with measured numbers outside a generated block (figures come from "
+        "benchmarks/results/*.json: add a `<!-- figures: NAME -->` block to docs/gen_figures.py and run "
+        ".venv/bin/python docs/gen_figures.py, or remove the figure):\n" + "\n".join(found)
     )
