@@ -11,7 +11,7 @@ from typing import Any
 
 from sparkling_mnist.augment.selection import RowSelection
 from sparkling_mnist.config.h2o_params import check_parameters
-from sparkling_mnist.config.settings import BaselineSettings
+from sparkling_mnist.config.training import BaselineSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames, TrainingFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, record_training_insight
 from sparkling_mnist.schema import PIXEL_COLUMNS

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sparkling_mnist.baseline.classifier import train_classifier_on
-from sparkling_mnist.config.settings import BaselineSettings
+from sparkling_mnist.config.training import BaselineSettings
 from sparkling_mnist.data.frames import RunFrames
 
 

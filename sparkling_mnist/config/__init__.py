@@ -6,19 +6,13 @@ The names most code needs are importable from here: `load_config`, `JobConfig` a
 section models.
 """
 
+from sparkling_mnist.config.augment import AugmentSettings
+from sparkling_mnist.config.features import AutoencoderSpec, FeaturesSettings
 from sparkling_mnist.config.loading import apply_overrides, load_config, parse_override, validate_config
-from sparkling_mnist.config.settings import (
-    AugmentSettings,
-    AutoencoderSpec,
-    BaselineSettings,
-    FeaturesSettings,
-    JobConfig,
-    MemberSpec,
-    StoreSettings,
-    TeamSettings,
-    TorchSettings,
-    TrainingRowsSettings,
-)
+from sparkling_mnist.config.settings import JobConfig
+from sparkling_mnist.config.store import StoreSettings
+from sparkling_mnist.config.team import MemberSpec, TeamSettings
+from sparkling_mnist.config.training import BaselineSettings, TorchSettings, TrainingRowsSettings
 
 __all__ = [
     "AugmentSettings",

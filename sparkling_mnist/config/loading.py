@@ -15,14 +15,8 @@ from typing import Any, get_args, get_type_hints
 import yaml
 from pydantic import ValidationError
 
-from sparkling_mnist.config.settings import (
-    CsvSource,
-    FashionMnistSource,
-    IdxSource,
-    JobConfig,
-    MlxtendSource,
-    ParquetSource,
-)
+from sparkling_mnist.config.data import CsvSource, FashionMnistSource, IdxSource, MlxtendSource, ParquetSource
+from sparkling_mnist.config.settings import JobConfig
 from sparkling_mnist.errors import ConfigError
 
 

@@ -1,6 +1,6 @@
 """The recipe's defaults: the baseline network, the autoencoders AE200, AE32, AE768 ->
 AE128 and their parameter profiles, and the team's members. Plain data; the settings
-models (`config.settings`) take them as their defaults.
+models (the section modules of `config`) take them as their defaults.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sparkling_mnist.config.settings import IngestSettings, SourceSettings, SplitSettings
+from sparkling_mnist.config.data import IngestSettings, SourceSettings, SplitSettings
 from sparkling_mnist.data.assemble import AssembledImages, IngestCounts, assemble
 from sparkling_mnist.data.records import RejectedRow
 from sparkling_mnist.data.sources import read_source, source_has_test_part

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from sparkling_mnist.config.settings import (
+from sparkling_mnist.config.data import (
     CsvSource,
     FashionMnistSource,
     IdxSource,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sparkling_mnist.config.settings import AutoencoderSpec, FeaturesSettings
+from sparkling_mnist.config.features import AutoencoderSpec, FeaturesSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.h2o_frames import images_to_h2o
 from sparkling_mnist.errors import InputDataError

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sparkling_mnist.config.settings import FashionMnistSource, IdxPart, OodEvaluationSettings
+from sparkling_mnist.config.data import FashionMnistSource, IdxPart
+from sparkling_mnist.config.ood import OodEvaluationSettings
 from sparkling_mnist.data.idx import read_idx_pair
 from sparkling_mnist.evaluate.binary import binary_summary
 from sparkling_mnist.ood.flags import flag

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sparkling_mnist.config.settings import FeaturesSettings, OodSettings
+from sparkling_mnist.config.features import FeaturesSettings
+from sparkling_mnist.config.ood import OodSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.errors import ConfigError

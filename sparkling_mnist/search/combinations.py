@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sparkling_mnist.config.settings import SearchSettings
+from sparkling_mnist.config.training import SearchSettings
 
 H2O_STRATEGIES = {"cartesian": "Cartesian", "random": "RandomDiscrete"}
 """The config's strategy names and H2O's (`search_criteria["strategy"]`)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkling_mnist.config.settings import SearchSettings
+from sparkling_mnist.config.training import SearchSettings
 from sparkling_mnist.errors import H2OParameterError
 from sparkling_mnist.rundir import read_json, write_json_atomic
 from sparkling_mnist.search.combinations import H2O_STRATEGIES, SearchPlan

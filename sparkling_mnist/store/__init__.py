@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sparkling_mnist.config.settings import StoreSettings
+from sparkling_mnist.config.store import StoreSettings
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.store.files import HadoopFiles, LocalFiles, S3Files, StoreFiles
 from sparkling_mnist.store.model_store import ModelStore, SaveReport, VerifyReport

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sparkling_mnist.config.settings import TeamSettings
+from sparkling_mnist.config.team import TeamSettings
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.data.ingest import split_images
 from sparkling_mnist.evaluate import binary

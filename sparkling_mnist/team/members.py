@@ -21,7 +21,7 @@ import numpy as np
 
 from sparkling_mnist.augment.selection import RowSelection
 from sparkling_mnist.config.h2o_params import check_parameters, estimator_parameters
-from sparkling_mnist.config.settings import MemberSpec, TeamSettings
+from sparkling_mnist.config.team import MemberSpec, TeamSettings
 from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreementError
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, response_classes

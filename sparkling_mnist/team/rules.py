@@ -32,7 +32,7 @@ from typing import Any, get_args
 
 import numpy as np
 
-from sparkling_mnist.config.settings import TeamRuleName
+from sparkling_mnist.config.team import TeamRuleName
 from sparkling_mnist.evaluate.classification import check_labels, multiclass_logloss
 from sparkling_mnist.team.cube import TeamPrediction, correctness, member_predictions, vote_prediction
 

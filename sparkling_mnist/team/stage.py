@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sparkling_mnist.config.settings import MemberSpec, TeamRuleName, TeamSettings
+from sparkling_mnist.config.team import MemberSpec, TeamRuleName, TeamSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss

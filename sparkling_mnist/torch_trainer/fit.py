@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparkling_mnist.config.settings import TorchSettings, Trainer
+from sparkling_mnist.config.training import TorchSettings, Trainer
 from sparkling_mnist.data.frames import TrainingFrames
 from sparkling_mnist.runtime.models import load_model, save_model
 from sparkling_mnist.torch_trainer.data import TrainingData

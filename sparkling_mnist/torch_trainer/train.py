@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sparkling_mnist.config.settings import TorchSettings
+from sparkling_mnist.config.training import TorchSettings
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.torch_trainer.data import TrainingData
 from sparkling_mnist.torch_trainer.h2o_bridge import H2OTarget, load_into_h2o

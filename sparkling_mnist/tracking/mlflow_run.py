@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sparkling_mnist.config.settings import JobConfig, TrackingSettings
+from sparkling_mnist.config.settings import JobConfig
+from sparkling_mnist.config.store import TrackingSettings
 from sparkling_mnist.errors import ConfigError
 from sparkling_mnist.rundir import RunDir
 

@@ -16,7 +16,7 @@ import pytest
 
 from sparkling_mnist.config import StoreSettings
 from sparkling_mnist.config.recipe import FASHION_MNIST_DIR
-from sparkling_mnist.config.settings import TrackingSettings
+from sparkling_mnist.config.store import TrackingSettings
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.ood.flags import OOD_COLUMNS
 from sparkling_mnist.pipeline.runner import StageRunner

@@ -25,7 +25,7 @@ from sparkling_mnist.augment.ids import (
     decode_augmented_id,
 )
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.config.settings import EffectParamsSettings
+from sparkling_mnist.config.augment import EffectParamsSettings
 from sparkling_mnist.schema import pixels_from_arrow, pixels_to_arrow
 from tests.sample_data import make_images
 

@@ -9,7 +9,7 @@ from sparkling_mnist.config import (
     load_config,
     validate_config,
 )
-from sparkling_mnist.config.settings import CsvSource, FashionMnistSource, MlxtendSource
+from sparkling_mnist.config.data import CsvSource, FashionMnistSource, MlxtendSource
 from sparkling_mnist.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

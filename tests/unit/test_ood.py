@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.config.settings import OodEvaluationSettings
+from sparkling_mnist.config.ood import OodEvaluationSettings
 from sparkling_mnist.errors import ConfigError, H2OParameterError
 from sparkling_mnist.evaluate.ood_section import ood_section
 from sparkling_mnist.evaluate.report import embedded_png, table

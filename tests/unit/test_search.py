@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sparkling_mnist.config import validate_config
-from sparkling_mnist.config.settings import MemberSearch
+from sparkling_mnist.config.training import MemberSearch
 from sparkling_mnist.errors import ConfigError, H2OParameterError
 from sparkling_mnist.evaluate.report import table
 from sparkling_mnist.features.stage import autoencoder_fingerprints, check_features_parameters
