@@ -43,10 +43,11 @@ from sparkling_mnist.config import validate_config
 from sparkling_mnist.config.recipe import AUTOENCODER_PROFILES
 from sparkling_mnist.data.h2o_frames import images_to_h2o
 from sparkling_mnist.data.ingest import read_split, run_ingest
-from sparkling_mnist.features.autoencoders import score_history, train_autoencoder
+from sparkling_mnist.features.autoencoders import autoencoder_request, score_history
 from sparkling_mnist.rundir import RunDir
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS
+from sparkling_mnist.torch_trainer.fit import fit_model
 
 log = logging.getLogger("benchmarks.autoencoders")
 
@@ -176,9 +177,10 @@ def _autoencoder_run(frames: Frames, setting: Setting, epochs: float, model_id: 
     train, valid = frames.pick(setting)
     params = {**AE200, **setting.params, "epochs": epochs, "seed": 1}
     started = time.monotonic()
-    model = train_autoencoder(
+    request = autoencoder_request(
         model_id, 200, params=params, x=list(PIXEL_COLUMNS), training_frame=train, validation_frame=valid
     )
+    model = fit_model(request)[0]
     seconds = time.monotonic() - started
     history = score_history(model)
     return {

@@ -29,7 +29,12 @@ from sparkling_mnist.baseline.classifier import baseline_rows, classifier_parame
 from sparkling_mnist.config import JobConfig, MemberSpec, load_config
 from sparkling_mnist.data.frames import RunFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier
-from sparkling_mnist.features.autoencoders import deep_features, feature_columns, nonconstant_columns, train_autoencoder
+from sparkling_mnist.features.autoencoders import (
+    autoencoder_request,
+    deep_features,
+    feature_columns,
+    nonconstant_columns,
+)
 from sparkling_mnist.features.stage import feature_names
 from sparkling_mnist.network.encoder_chain import PIXELS_INPUT, ChainLink
 from sparkling_mnist.network.h2o_reader import read_network
@@ -86,7 +91,7 @@ def benchmark_autoencoders(
         params = {**spec.params, **({"epochs": epochs} if epochs is not None else {})}
         hidden = spec.hidden if isinstance(spec.hidden, int) else len(nonconstant_columns(train, columns))
         started = time.monotonic()
-        model = train_autoencoder(
+        request = autoencoder_request(
             f"bench_h2o_{spec.name}",
             hidden,
             params=dict(params),
@@ -94,6 +99,7 @@ def benchmark_autoencoders(
             training_frame=train,
             validation_frame=valid,
         )
+        model = fit_model(request)[0]
         seconds = time.monotonic() - started
         trained = _h2o_epochs(model)
         mse = reconstruction_mse(model, valid)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sparkling_mnist.config.h2o_params import check_parameters
 from sparkling_mnist.errors import H2OParameterError
-from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TorchRows, TrainerChoice, TrainerRecord, fit_model
+from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TorchRows, TrainerChoice, TrainerRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,24 +97,6 @@ def autoencoder_request(
         seed,
         rows,
     )
-
-
-def train_autoencoder(
-    model_id: str,
-    hidden: int,
-    *,
-    params: dict[str, Any],
-    x: Sequence[str],
-    training_frame: Any,
-    validation_frame: Any | None,
-) -> Any:
-    """Train one single-hidden-layer H2O autoencoder with H2O's own trainer (nothing saved)."""
-    request = autoencoder_request(
-        model_id, hidden, params=params, x=x, training_frame=training_frame, validation_frame=validation_frame
-    )
-    model, fitted = fit_model(request)
-    log_autoencoder_fit(request, model, fitted)
-    return model
 
 
 def log_autoencoder_fit(request: FitRequest, model: Any, fitted: TrainerRecord) -> None:
