@@ -14,6 +14,7 @@ from sparkling_mnist.config.h2o_params import check_parameters
 from sparkling_mnist.config.training import BaselineSettings
 from sparkling_mnist.data.frames import InputKind, RunFrames, TrainingFrames
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, record_training_insight
+from sparkling_mnist.evaluate.network_rows import augmented_error
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.torch_trainer import TrainingData, checked_plan, label_classes, run_rows
 from sparkling_mnist.torch_trainer.fit import FitRequest, TrainerChoice, classifier_rows, fit_model
@@ -21,12 +22,13 @@ from sparkling_mnist.torch_trainer.fit import FitRequest, TrainerChoice, classif
 log = logging.getLogger(__name__)
 
 
-def training_errors(model: Any, training: TrainingFrames) -> dict[str, Any]:
+def training_errors(model: Any, training: TrainingFrames, x: list[str]) -> dict[str, Any]:
     """Error on the train split's originals (`train`) and, when the model trained on
-    some, on its augmented rows (`augmented`), each with error, logloss and confusion."""
+    some, on its augmented rows (`augmented`, by the network's numpy forward pass where
+    the rows are), each with error, logloss and confusion."""
     result = {"train": evaluate_h2o_classifier(model, training.originals)}
-    if training.augmented is not None:
-        result["augmented"] = evaluate_h2o_classifier(model, training.augmented)
+    if training.has_augmented:
+        result["augmented"] = augmented_error(model, "deeplearning", training, x)
     return result
 
 
@@ -63,9 +65,10 @@ def train_deep_learning_classifier(
     """
     from h2o.estimators import H2ODeepLearningEstimator
 
-    frame, torch_rows = training.fit, None
     if trainer.torch is not None and torch_data is not None:
         frame, torch_rows = classifier_rows(training, torch_data, trainer.torch, spark)
+    else:  # H2O trains on every row: the one frame of them (converted now if it was not)
+        frame, torch_rows = training.fit, None
     request = FitRequest(
         model_id, H2ODeepLearningEstimator, params, x, "label", frame, frames["valid"], trainer, where, seed, torch_rows
     )
@@ -91,7 +94,7 @@ def train_deep_learning_classifier(
     }
     if record is not None:
         result["torch"] = record
-    result.update(training_errors(model, training))
+    result.update(training_errors(model, training, x))
     for split in ("valid", "test"):
         result[split] = evaluate_h2o_classifier(model, frames[split])
     for split in ("train", "augmented", "valid", "test"):

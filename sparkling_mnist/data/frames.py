@@ -8,15 +8,16 @@ so every stage of one session shares the frames made here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
 from sparkling_mnist.augment.selection import RowSelection, select_batches
-from sparkling_mnist.data.h2o_frames import images_to_h2o
+from sparkling_mnist.data.h2o_frames import images_to_h2o, log_conversion
 from sparkling_mnist.rundir import RunDir
 
 if TYPE_CHECKING:
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 
 def features_to_h2o(hc: Any, table: DataFrame, name: str) -> Any:
     """Rows of the feature table as an H2OFrame with a categorical label."""
+    started = time.monotonic()
     frame = hc.asH2OFrame(table, h2oFrameName=name)
     frame["label"] = frame["label"].asfactor()
+    log_conversion(name, frame, time.monotonic() - started)
     return frame
 
 
@@ -44,28 +47,50 @@ def select_augmented(frame: DataFrame, selection: RowSelection) -> DataFrame:
     return frame.mapInArrow(select, frame.schema)
 
 
-@dataclass(frozen=True)
+@dataclass
 class TrainingFrames:
     """What one model trains on, and the parts its training error is reported on.
 
+    The augmented rows stay Spark rows until H2O needs them: `augmented` converts them
+    (once per session and selection, cached by `RunFrames`) for a model H2O trains or
+    scores on them; a network evaluated by its numpy forward pass reads `augmented_rows`
+    on the executors instead, so nothing is copied into H2O only to report an error.
+
     Attributes:
-        originals: the train split's own rows (reported as `train` even when not fitted on).
-        augmented: the selected augmented rows, when the selection has them.
+        originals: the train split's own rows, an H2OFrame (reported as `train` even
+            when not fitted on).
         selection: which rows.
-        combine: builds (once per session, cached by `RunFrames`) the originals and the
-            augmented rows in one frame; only called when `fit` is asked for, so a
-            model that does not need one frame of every row (torch) never copies them.
+        augmented_rows: the selected augmented rows as Spark rows (None: the selection
+            has none).
+        convert: their H2OFrame, converted on first call.
+        combine: builds the originals and the augmented rows in one frame; only called
+            when `fit` is asked for, so a model that does not need one frame of every
+            row (torch) never copies them.
     """
 
     originals: Any
-    augmented: Any | None
     selection: RowSelection
+    augmented_rows: DataFrame | None = None
+    convert: Callable[[], Any] | None = None
     combine: Callable[[], Any] | None = None
+    _augmented_count: int | None = field(default=None, repr=False)
+
+    @property
+    def has_augmented(self) -> bool:
+        """Whether the selection has augmented rows."""
+        return self.augmented_rows is not None
+
+    @property
+    def augmented(self) -> Any:
+        """The augmented rows as an H2OFrame (converted now if they were not); None without any."""
+        if self.convert is None:
+            return None
+        return self.convert()
 
     @property
     def fit(self) -> Any:
         """The training frame (originals, augmented rows or both)."""
-        if self.augmented is None:
+        if not self.has_augmented:
             return self.originals
         if not self.selection.originals:
             return self.augmented
@@ -76,14 +101,22 @@ class TrainingFrames:
     def first(self) -> Any:
         """The first part of the rows: the originals when selected, else the augmented rows
         (`RunFrames.training_data` lists its Parquet parts in the same order)."""
-        if self.selection.originals or self.augmented is None:
+        if self.selection.originals or not self.has_augmented:
             return self.originals
         return self.augmented
+
+    def augmented_count(self) -> int:
+        """How many augmented rows the selection keeps (counted by Spark, once)."""
+        if self.augmented_rows is None:
+            return 0
+        if self._augmented_count is None:
+            self._augmented_count = int(self.augmented_rows.count())
+        return self._augmented_count
 
     def rows(self) -> dict[str, Any]:
         """Row counts of the training rows by origin (they add up to `total`)."""
         originals = self.originals.nrows if self.selection.originals else 0
-        augmented = self.augmented.nrows if self.augmented is not None else 0
+        augmented = self.augmented_count()
         return {
             "originals": originals,
             "augmented": augmented,
@@ -102,52 +135,60 @@ class RunFrames:
         self._pixels: dict[str, Any] = {}
         self._features: dict[str, Any] = {}
         self._training: dict[tuple[str, str], Any] = {}
+        self._converted: dict[str, int] = {}
 
     def pixels(self, split: str) -> Any:
         """`id`, categorical `label` and px0..px783 of one split."""
         if split not in self._pixels:
             images = self._spark.read.parquet(str(self._run.split(split)))
-            self._pixels[split] = images_to_h2o(self._hc, images, f"images_{split}")
+            self._pixels[split] = self._record(f"images_{split}", images_to_h2o(self._hc, images, f"images_{split}"))
         return self._pixels[split]
 
     def features(self, split: str) -> Any:
         """The feature table of one split (id, label, passthrough, features)."""
         if split not in self._features:
             table = self._spark.read.parquet(str(self._run.features_split(split)))
-            self._features[split] = features_to_h2o(self._hc, table, f"features_table_{split}")
+            name = f"features_table_{split}"
+            self._features[split] = self._record(name, features_to_h2o(self._hc, table, name))
         return self._features[split]
 
     def split(self, kind: InputKind, split: str) -> Any:
         """One split of the pixels or of the feature table."""
         return self.pixels(split) if kind == "pixels" else self.features(split)
 
-    def _augmented(self, kind: InputKind, selection: RowSelection) -> Any:
+    def _augmented_rows(self, kind: InputKind, selection: RowSelection) -> DataFrame:
+        """The selected augmented rows (images or features) as Spark rows."""
+        path: Path = self._run.augmented if kind == "pixels" else self._run.features_augmented
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"{path}: no augmented {kind} in this run; run the augment stage (and features) first"
+            )
+        return select_augmented(self._spark.read.parquet(str(path)), selection)
+
+    def _augmented(self, kind: InputKind, selection: RowSelection, rows: DataFrame) -> Any:
         key = (kind, selection.augmented_key)
         if key not in self._training:
-            path: Path = self._run.augmented if kind == "pixels" else self._run.features_augmented
-            if not path.is_dir():
-                raise FileNotFoundError(
-                    f"{path}: no augmented {kind} in this run; run the augment stage (and features) first"
-                )
-            chosen = select_augmented(self._spark.read.parquet(str(path)), selection)
             name = f"augmented_{kind}_{selection.augmented_key}"
-            if kind == "pixels":
-                self._training[key] = images_to_h2o(self._hc, chosen, name)
-            else:
-                self._training[key] = features_to_h2o(self._hc, chosen, name)
+            convert = images_to_h2o if kind == "pixels" else features_to_h2o
+            self._training[key] = self._record(name, convert(self._hc, rows, name))
         return self._training[key]
 
     def training(self, kind: InputKind, selection: RowSelection) -> TrainingFrames:
         """The training frames of a row selection over the pixels or the feature table;
-        converted once per session and selection (the combined frame only when used)."""
+        the augmented rows converted into H2O only when a model asks for them (once per
+        session and selection), the combined frame only when used."""
         originals = self.split(kind, "train")
         if not selection.augmented:
-            return TrainingFrames(originals, None, selection)
-        augmented = self._augmented(kind, selection)
+            return TrainingFrames(originals, selection)
+        rows = self._augmented_rows(kind, selection)
+
+        def convert() -> Any:
+            return self._augmented(kind, selection, rows)
 
         def combine() -> Any:
             key = (kind, selection.key)
             if key not in self._training:
+                augmented = convert()
                 self._training[key] = originals.rbind(augmented[originals.columns])
                 log.info(
                     "training rows (%s): %d originals + %d augmented (%s)",
@@ -158,7 +199,18 @@ class RunFrames:
                 )
             return self._training[key]
 
-        return TrainingFrames(originals, augmented, selection, combine)
+        return TrainingFrames(originals, selection, rows, convert, combine)
+
+    def _record(self, name: str, frame: Any) -> Any:
+        """Count a frame converted from Spark rows into H2O (see `converted`)."""
+        self._converted[name] = int(frame.nrows)
+        return frame
+
+    @property
+    def converted(self) -> dict[str, int]:
+        """Every frame this session converted from Spark rows into H2O, and its rows (a
+        copy: compare two of them to see what a stage converted)."""
+        return dict(self._converted)
 
     @property
     def spark(self) -> SparkSession:

@@ -58,7 +58,18 @@ def images_to_h2o(hc: Any, images: DataFrame, name: str) -> Any:
     started = time.monotonic()
     frame = hc.asH2OFrame(wide_images(images), h2oFrameName=name)
     frame["label"] = frame["label"].asfactor()
-    rows = frame.nrows
-    seconds = time.monotonic() - started
-    log.info("to h2o: %s %d rows x %d cols in %.1f s (%.0f rows/s)", name, rows, frame.ncols, seconds, rows / seconds)
+    log_conversion(name, frame, time.monotonic() - started)
     return frame
+
+
+def log_conversion(name: str, frame: Any, seconds: float) -> None:
+    """One line per conversion into H2O: `to h2o: NAME N rows x C cols in S s (R rows/s)`."""
+    rows = frame.nrows
+    log.info(
+        "to h2o: %s %d rows x %d cols in %.1f s (%.0f rows/s)",
+        name,
+        rows,
+        frame.ncols,
+        seconds,
+        rows / max(seconds, 1e-9),
+    )

@@ -71,6 +71,7 @@ class StageRunner:
         self.run.clear_stage(name)
         log.info("stage %s: starting", name)
         started = time.monotonic()
+        before = self._frames.converted if self._frames is not None else {}
         try:
             summary = work()
         except (KeyboardInterrupt, Exception) as exc:
@@ -83,6 +84,12 @@ class StageRunner:
                 f"{self.run.root}: rerun the same command on a healthy cluster to resume from here"
             ) from exc
         seconds = time.monotonic() - started
+        after = self._frames.converted if self._frames is not None else {}
+        moved = {frame: rows for frame, rows in after.items() if frame not in before}
+        if moved:
+            listing = ", ".join(f"{frame} {rows}" for frame, rows in moved.items())
+            log.info("stage %s: %d rows converted into H2O (%s)", name, sum(moved.values()), listing)
+            summary = {**summary, "to_h2o": moved}
         self.run.mark_stage(name, fingerprint, seconds, summary)
         log.info("stage %s: done in %.1f s", name, seconds)
 

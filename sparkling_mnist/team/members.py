@@ -160,9 +160,10 @@ def train_member(
 
     Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
     """
-    frame, rows = training.fit, None
     if member.trainer.torch is not None and member.torch_data is not None:
         frame, rows = classifier_rows(training, member.torch_data, member.trainer.torch, spark)
+    else:  # H2O trains on every row: the one frame of them (converted now if it was not)
+        frame, rows = training.fit, None
     estimator = estimator_class(member.spec.algorithm)
     request = FitRequest(
         member.model_id,

@@ -23,10 +23,10 @@ from sparkling_mnist.data.frames import InputKind, RunFrames
 from sparkling_mnist.errors import TeamError
 from sparkling_mnist.evaluate.classification import classification_summary, multiclass_logloss
 from sparkling_mnist.evaluate.h2o_classifier import (
-    evaluate_h2o_classifier,
     predict_probabilities,
     record_training_insight,
 )
+from sparkling_mnist.evaluate.network_rows import augmented_error
 from sparkling_mnist.rundir import RunDir, committed, write_json_atomic
 from sparkling_mnist.runtime.models import load_model
 from sparkling_mnist.schema import PIXEL_COLUMNS
@@ -203,8 +203,10 @@ def train_members(
         train = search_member if member.search is not None else train_member
         valid = frames.split(member_kind(member.spec), "valid")
         train(member, training, valid, run.models, seed=seed, spark=frames.spark)
-        if member.model is not None and training.augmented is not None:
-            member.training_errors["augmented"] = evaluate_h2o_classifier(member.model, training.augmented)
+        if member.model is not None and training.has_augmented:
+            member.training_errors["augmented"] = augmented_error(
+                member.model, member.spec.algorithm, training, member.x
+            )
     failed = {member.name: member.failure for member in members if member.failure}
     trained = [member for member in members if not member.failure]
     _check_failures(failed, trained, settings.allow_failed_members, settings.kept())

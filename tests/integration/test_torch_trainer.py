@@ -15,7 +15,7 @@ import pytest
 from sparkling_mnist.augment.selection import RowSelection
 from sparkling_mnist.errors import TrainerAgreementError
 from sparkling_mnist.pipeline.runner import StageRunner
-from sparkling_mnist.rundir import RunDir
+from sparkling_mnist.rundir import RunDir, read_json
 from sparkling_mnist.runtime.session import SparkH2OSession
 from sparkling_mnist.schema import PIXEL_COLUMNS
 from sparkling_mnist.torch_trainer import H2OTarget, label_classes, read_record, run_rows
@@ -39,7 +39,13 @@ MEMBERS: list[dict[str, Any]] = [
         "algorithm": "deeplearning",
         "params": {"hidden": [6], "activation": "Tanh", "l2": 1e-4, "epochs": 3},
     },
-    {"name": "gbm", "algorithm": "gbm", "params": {"ntrees": 3, "max_depth": 3}, "rows": {"augmented": False}},
+    # H2O trains it on a quarter of the augmented rows: only those go into H2O.
+    {
+        "name": "gbm",
+        "algorithm": "gbm",
+        "params": {"ntrees": 3, "max_depth": 3},
+        "rows": {"augmented": True, "fraction": 0.25},
+    },
 ]
 
 
@@ -138,3 +144,27 @@ def test_an_h2o_copy_that_scores_differently_fails_naming_the_layer(runner: Stag
     with pytest.raises(TrainerAgreementError, match=r"model torch_check_2, hidden layer 1 \(5 units\): H2O's scoring"):
         load_into_h2o(replace(result, scaling=shifted), plan, replace(target, model_id="torch_check_2"), h2o_epochs=0)
     assert np.isfinite(record["samples_per_s"]) and model.model_id == "torch_check"
+
+
+def test_only_the_rows_h2o_trains_on_are_converted_into_h2o(runner: StageRunner) -> None:
+    """Torch-trained networks are evaluated on their augmented rows where the rows are;
+    H2O gets the originals it builds models from and the rows it trains on: the GBM's
+    quarter of the augmented features, and dl_pixels' rows (H2O trains on after torch)."""
+    metrics = runner.run.read_metrics()
+    converted = runner.frames.converted
+    augmented = {name: rows for name, rows in converted.items() if name.startswith("augmented_")}
+    gbm = metrics["team"]["members"]["gbm"]["rows"]
+    assert augmented.pop(f"augmented_features_{_selection_key(runner, 'gbm')}") == gbm["augmented"] > 0
+    dl_pixels = metrics["team"]["members"]["dl_pixels"]["rows"]
+    assert augmented == {f"augmented_pixels_{_selection_key(runner, 'dl_pixels')}": dl_pixels["augmented"]}
+    # The baseline and dl_features (no H2O epochs) report their augmented rows' error all the same.
+    assert metrics["baseline"]["augmented"]["rows"] == metrics["baseline"]["rows"]["augmented"] > 0
+    members = metrics["team"]["members"]
+    assert members["dl_features"]["augmented"]["rows"] == members["dl_features"]["rows"]["augmented"] > 0
+    baseline = read_json(runner.run.stage_record("baseline"))["summary"]["to_h2o"]
+    assert set(baseline) == {"images_train", "images_valid", "images_test"}  # no augmented pixels
+
+
+def _selection_key(runner: StageRunner, member: str) -> str:
+    spec = next(spec for spec in runner.cfg.team.members if spec.name == member)
+    return runner.cfg.team.member_rows(spec).selection(runner.cfg.run.seed, member).augmented_key
