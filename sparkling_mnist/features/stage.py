@@ -41,7 +41,7 @@ from sparkling_mnist.rundir import RunDir, committed
 from sparkling_mnist.schema import PIXEL_COLUMNS, SPLITS
 from sparkling_mnist.search import Trial, check_search_names, each_value, fingerprinted_spec, plan_search, run_search
 from sparkling_mnist.torch_trainer import checked_plan
-from sparkling_mnist.torch_trainer.fit import TorchRows, TrainerChoice, fit_model
+from sparkling_mnist.torch_trainer.fit import TorchRows, TrainerChoice, fit_model, reload_model
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -221,8 +221,13 @@ def _train_or_reuse(
     whether it was reused."""
     assert spec.trainer is not None and spec.torch is not None, "resolved by FeaturesSettings.ordered()"
     trainer = TrainerChoice.of((spec.trainer, spec.torch))
+    reloaded = reload_model(model_id, run.models, trainer)
+    if reloaded is not None:
+        log.info("autoencoder %s: reusing %s", spec.name, run.models / model_id)
+        model, fitted = reloaded
+        return model, fitted.torch, True
     rows = None
-    if trainer.name == "torch" and not (run.models / model_id).is_file():
+    if trainer.name == "torch":
         rows = TorchRows(*autoencoder_data(run, spec, links, models, extra_rows=extra_rows), spark=spark)
     request = autoencoder_request(
         model_id,
@@ -237,11 +242,9 @@ def _train_or_reuse(
         rows=rows,
     )
     model, fitted = fit_model(request, run.models)
-    if fitted.reused:
-        log.info("autoencoder %s: reusing %s", spec.name, run.models / model_id)
-    elif fitted.trainer == "h2o":
+    if fitted.trainer == "h2o":
         log_autoencoder_fit(request, model, fitted)
-    return model, fitted.torch, fitted.reused
+    return model, fitted.torch, False
 
 
 def _search_autoencoder(

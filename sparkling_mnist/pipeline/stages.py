@@ -43,11 +43,6 @@ def _check_tracking(_: JobConfig) -> None:
     require_mlflow()
 
 
-def _augmented_if(enabled: Callable[[JobConfig], bool]) -> Callable[[JobConfig], tuple[str, ...]]:
-    """`augment` among the needs when the config makes the stage read augmented rows."""
-    return lambda cfg: ("augment",) if enabled(cfg) else ()
-
-
 @dataclass(frozen=True)
 class Stage:
     """One stage of a run.

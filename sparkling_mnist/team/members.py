@@ -27,7 +27,7 @@ from sparkling_mnist.errors import H2OParameterError, TeamError, TrainerAgreemen
 from sparkling_mnist.evaluate.h2o_classifier import evaluate_h2o_classifier, response_classes
 from sparkling_mnist.search import SearchPlan, Trial, check_search_names, each_value, fingerprinted_spec, run_search
 from sparkling_mnist.torch_trainer import TrainingData, checked_plan
-from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TrainerChoice, classifier_rows, fit_model
+from sparkling_mnist.torch_trainer.fit import H2O, FitRequest, TrainerChoice, classifier_rows, fit_model, reload_model
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,12 @@ def train_member(
 
     Any H2O failure is recorded in `member.failure` (the team decides whether to go on).
     """
+    reloaded = reload_model(member.model_id, models_dir, member.trainer)
+    if reloaded is not None:  # before its frames: a reloaded model needs none of them
+        member.model, fitted = reloaded
+        member.reused, member.trainer_record = True, fitted.torch
+        log.info("member %s: reusing %s", member.name, models_dir / member.model_id)
+        return
     if member.trainer.torch is not None and member.torch_data is not None:
         frame, rows = classifier_rows(training, member.torch_data, member.trainer.torch, spark)
     else:  # H2O trains on every row: the one frame of them (converted now if it was not)
@@ -186,10 +192,7 @@ def train_member(
         member.failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
         log.error("member %s (%s) failed to train: %s", member.name, member.spec.algorithm, member.failure)
         return
-    member.reused, member.train_seconds, member.trainer_record = fitted.reused, fitted.seconds, fitted.torch
-    if fitted.reused:
-        log.info("member %s: reusing %s", member.name, models_dir / member.model_id)
-        return
+    member.train_seconds, member.trainer_record = fitted.seconds, fitted.torch
     log.info(
         "member %s (%s): %d rows x %d inputs in %.1f s",
         member.name,

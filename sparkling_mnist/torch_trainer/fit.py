@@ -3,10 +3,10 @@ it once, and returns the model with a typed record of how it was fitted.
 
 The baseline, the autoencoders and the team's members all come through here: a stage
 resolves who learns the weights (`TrainerChoice`, from the config's section and the
-model's own entry) while it builds the model's spec, describes the fit (`FitRequest`)
-and calls `fit_model`. With a models folder the call also reloads a model saved before
-under the same id (its torch record beside it) and saves a new one, the record first:
-the model file says "finished".
+model's own entry) while it builds the model's spec, asks `reload_model` for a model
+saved before under the same id (its torch record beside it), and otherwise describes the
+fit (`FitRequest`) and calls `fit_model`, which saves the new one, the record first: the
+model file says "finished".
 """
 
 from __future__ import annotations
@@ -138,9 +138,19 @@ def classifier_rows(
     return training.first, TorchRows(rows, validation, replace(rows, parts=rows.parts[:1]), spark)
 
 
+def reload_model(model_id: str, models: Path, trainer: TrainerChoice) -> tuple[Any, TrainerRecord] | None:
+    """The model saved under `model_id` in `models` (with its torch record), or None when
+    none was: asked before a fit's rows and frames are built, which a reloaded model
+    never needs."""
+    path = models / model_id
+    if not path.is_file():
+        return None
+    return load_model(path), TrainerRecord(trainer.name, True, 0.0, read_record(models, model_id))
+
+
 def fit_model(request: FitRequest, models: Path | None = None) -> tuple[Any, TrainerRecord]:
-    """Fit `request`'s model with its trainer; with `models`, reload it when a file of the
-    same id was saved there before, else save it there once fitted.
+    """Fit `request`'s model with its trainer; with `models`, save it there once fitted
+    (its torch record first). A model saved before is `reload_model`'s.
 
     Returns:
         The H2O model and how it was fitted.
@@ -150,10 +160,6 @@ def fit_model(request: FitRequest, models: Path | None = None) -> tuple[Any, Tra
         Exception: H2O's own errors when a model fails to train.
     """
     trainer = request.trainer
-    if models is not None and (models / request.model_id).is_file():
-        path = models / request.model_id
-        log.info("%s: reusing %s", request.model_id, path)
-        return load_model(path), TrainerRecord(trainer.name, True, 0.0, read_record(models, request.model_id))
     started = time.monotonic()
     torch_record = None
     if trainer.name == "torch":
